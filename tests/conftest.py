@@ -1,0 +1,19 @@
+import os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [str(Path(sys.executable).parent/"cxrstudy")]
+
+@pytest.fixture(scope="session")
+def root(): return ROOT
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    "One end-to-end run of the whole study at the smoke profile, shared by the tests that inspect it."
+    out = tmp_path_factory.mktemp("study")/"run"
+    env = dict(os.environ, CXRSTUDY_CACHE=str(out.parent/"cache"))
+    r = subprocess.run(CLI + ["run", "--profile", "smoke", "--out", str(out), "--no-progress"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, f"smoke study failed:\n{r.stderr[-4000:]}"
+    return out, r

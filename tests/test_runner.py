@@ -1,0 +1,76 @@
+"End-to-end and failure-mode tests of `cxrstudy run`."
+import json, os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import CLI, ROOT
+from cxrstudy.runner import demo_chapters, discover_chapters, chapter_parameters
+
+def cli(*args, cwd=ROOT, env=None):
+    return subprocess.run(CLI + list(args), cwd=cwd, env=env or os.environ.copy(), capture_output=True, text=True, timeout=900)
+
+def test_smoke_study_end_to_end(smoke_run):
+    out, r = smoke_run
+    chapters = discover_chapters(ROOT/"nbs")
+    executed = sorted(p.name for p in (out/"notebooks").glob("*.ipynb"))
+    assert executed == sorted(p.name for p in chapters.values())
+    man = json.loads((out/"manifest.json").read_text())
+    assert man["status"] == "ok" and man["profile"] == "smoke"
+    assert set(man["chapters"]) == set(chapters) and all(c["status"] == "ok" for c in man["chapters"].values())
+    for key in ("commit", "dirty", "packages", "parameters", "data", "seed", "started", "finished", "device"):
+        assert key in man, key
+    assert man["data"]["source"] == "phantom" and man["data"]["fingerprint"]
+    assert (out/"site"/"index.html").exists() and (out/"run.log").exists()
+    for name in chapters:  # one progress line per chapter, with its status
+        assert any(f"] {name}" in line and " ok " in line for line in r.stderr.splitlines()), name
+    assert "site:" in r.stderr and "results:" in r.stderr
+
+def test_resume_after_chapter_failure(tmp_path):
+    nbs = demo_chapters(tmp_path/"nbs"); (nbs/"FAIL").touch()
+    env = dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/"cache"))
+    args = ["run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run"), "--no-progress"]
+    r = cli(*args, env=env)
+    assert r.returncode == 1
+    assert "chapter 'check' failed in cell" in r.stderr and "RuntimeError: the FAIL flag is set" in r.stderr
+    man = json.loads((tmp_path/"run"/"manifest.json").read_text())
+    assert man["status"] == "failed" and man["chapters"]["build"]["status"] == "ok"
+    assert (tmp_path/"run"/"notebooks"/"02_check.ipynb").exists()  # the failed notebook is kept, with its error
+    assert "the FAIL flag is set" in (tmp_path/"run"/"notebooks"/"02_check.ipynb").read_text()
+    (nbs/"FAIL").unlink()
+    r = cli(*args, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "build          kept" in r.stderr  # the finished chapter was not run again
+    assert json.loads((tmp_path/"run"/"manifest.json").read_text())["status"] == "ok"
+    # a fresh run of the same chapters reruns them but reuses the stored artifact: built once in all
+    r = cli("run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run2"), "--no-progress", env=env)
+    assert r.returncode == 0 and (nbs/"builds.log").read_text().count("built") == 1
+
+def _runs_state():
+    runs = ROOT/"runs"
+    return sorted(str(p) for p in runs.rglob("*")) if runs.exists() else None
+
+@pytest.mark.parametrize("args, words", [
+    (["--profile", "huge"], "unknown profile 'huge'; choose one of: smoke, cpu, full"),
+    (["--source", "mimic"], "unknown source 'mimic'; choose one of: phantom, chexpert"),
+    (["-p", "no_such_knob=1"], "unknown parameter 'no_such_knob'"),
+    (["-p", "epochs"], "is not NAME=VALUE"),
+    (["--data-dir", "/no/such/chexpert"], "--data-dir /no/such/chexpert does not exist"),
+    (["--only", "no_such_chapter"], "unknown chapter 'no_such_chapter'; valid chapters: core"),
+    (["--out", "/proc/cxrstudy-cannot-write-here"], "is not writable"),
+    (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+])
+def test_bad_input_is_one_clear_line_and_touches_nothing(args, words):
+    before = _runs_state()
+    r = cli("run", *args)
+    assert r.returncode == 2, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and words in lines[0], r.stderr
+    assert _runs_state() == before
+    assert not Path("/proc/cxrstudy-cannot-write-here").exists()
+
+def test_unknown_command():
+    r = cli("train")
+    assert r.returncode == 2 and "the command is `cxrstudy run`" in r.stderr
+
+def test_every_chapter_declares_the_standard_parameters():
+    for name, nb in discover_chapters(ROOT/"nbs").items():
+        assert {"profile", "source", "data_dir", "run_dir", "seed"} <= set(chapter_parameters(nb)), name
