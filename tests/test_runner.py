@@ -19,6 +19,7 @@ def test_smoke_study_end_to_end(smoke_run):
     for key in ("commit", "dirty", "packages", "parameters", "data", "seed", "started", "finished", "device"):
         assert key in man, key
     assert man["data"]["source"] == "phantom" and man["data"]["fingerprint"]
+    assert man["bad_images"] == 0  # the phantom has no broken images; the count comes from results/bad_images.csv
     assert (out/"site"/"index.html").exists() and (out/"run.log").exists()
     for name in chapters:  # one progress line per chapter, with its status
         assert any(f"] {name}" in line and " ok " in line for line in r.stderr.splitlines()), name
@@ -66,6 +67,14 @@ def test_bad_input_is_one_clear_line_and_touches_nothing(args, words):
     assert len(lines) == 1 and words in lines[0], r.stderr
     assert _runs_state() == before
     assert not Path("/proc/cxrstudy-cannot-write-here").exists()
+
+def test_malformed_chexpert_folder_is_refused_before_running(tmp_path):
+    (tmp_path/"CheXpert-v1.0-small").mkdir()
+    before = _runs_state()
+    r = cli("run", "--source", "chexpert", "--data-dir", str(tmp_path/"CheXpert-v1.0-small"))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "data/README.md" in lines[0], r.stderr
+    assert _runs_state() == before
 
 def test_unknown_command():
     r = cli("train")

@@ -1,0 +1,194 @@
+"Bad input to the data layer: each failure names the problem and the fix; the image cache survives a killed build."
+import json, os, pickle, signal, subprocess, sys, textwrap, warnings
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import pytest
+from cxrstudy.core import ArtifactStore
+from cxrstudy.data import (FINDINGS, META_COLUMNS, BadImageError, ChexpertSource, CXRDataset, LabelTableSource,
+                           cache_config, cached_images, cached_split, make_fake_chexpert, open_source, pydicom_data_file,
+                           read_dicom, read_image, resolve_path)
+
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory):
+    "A small CheXpert-shaped folder (real label rows, random JPEGs) with per-study test labels beside it."
+    return make_fake_chexpert(tmp_path_factory.mktemp("cx"), n_patients=8, n_valid=3, n_test=3, seed=2)
+
+def _copy(fake, tmp_path):
+    "A private copy of the fake folder that a test may damage."
+    import shutil
+    dst = tmp_path/"CheXpert-v1.0-small"; shutil.copytree(fake, dst); return dst
+
+# ---- layout and tables
+
+def test_missing_dir_and_csv_name_the_layout(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist; expected a CheXpert-v1.0-small/.*data/README.md"):
+        ChexpertSource(tmp_path/"nope")
+    with pytest.raises(FileNotFoundError, match="has no train.csv; expected .*train.csv, valid.csv"):
+        ChexpertSource(tmp_path)
+    (tmp_path/"train.csv").write_text("Path\n")
+    with pytest.raises(FileNotFoundError, match="has no valid.csv"):
+        ChexpertSource(tmp_path)
+    with pytest.raises(FileNotFoundError, match="needs data_dir"):
+        open_source("chexpert", None)
+
+def test_missing_columns_are_listed(fake, tmp_path):
+    d = _copy(fake, tmp_path)
+    pd.read_csv(d/"train.csv").drop(columns=["Sex", "Pneumothorax"]).to_csv(d/"train.csv", index=False)
+    with pytest.raises(ValueError, match="missing required columns: Sex, Pneumothorax"):
+        ChexpertSource(d)
+
+def test_label_values_outside_the_vocabulary_name_rows(fake, tmp_path):
+    d = _copy(fake, tmp_path)
+    t = pd.read_csv(d/"valid.csv"); t["Edema"] = t["Edema"].astype(object)
+    t.loc[0, "Edema"] = "maybe"; t.loc[2, "Edema"] = 0.5
+    t.to_csv(d/"valid.csv", index=False)
+    with pytest.raises(ValueError, match=r"2 label value\(s\) outside 1, 0, -1 or blank: row 0 \(file line 2\) Edema='maybe'; row 2"):
+        ChexpertSource(d)
+
+def test_raw_values_are_kept(fake):
+    s = ChexpertSource(fake, view="both")
+    raw = pd.read_csv(fake/"train.csv")
+    both = pd.concat([s.labels("train"), s.labels("holdout")])
+    got = both.sort_values("source_row")[FINDINGS].fillna(9).to_numpy()
+    np.testing.assert_array_equal(got, raw[FINDINGS].fillna(9).to_numpy())
+    assert set(np.unique(got)) <= {-1, 0, 1, 9}
+
+def test_escaping_paths_are_refused(fake, tmp_path):
+    d = _copy(fake, tmp_path)
+    t = pd.read_csv(d/"train.csv"); t.loc[3, "Path"] = "../../../etc/passwd"; t.to_csv(d/"train.csv", index=False)
+    with pytest.raises(ValueError, match="escape the data root and are refused, e.g. row 3"):
+        ChexpertSource(d)
+    with pytest.raises(ValueError, match="is absolute"):
+        resolve_path(d, "/etc/passwd")
+    with pytest.raises(ValueError, match="escapes the data root"):
+        resolve_path(d, "CheXpert-v1.0-small/train/../../../x.jpg")
+
+def test_patient_split_and_views(fake):
+    s = ChexpertSource(fake, view="both", seed=1)
+    tr, ho = s.labels("train"), s.labels("holdout")
+    assert not set(tr["patient"]) & set(ho["patient"])
+    assert len(tr) + len(ho) == len(pd.read_csv(fake/"train.csv"))
+    f = ChexpertSource(fake, view="frontal", seed=1)
+    assert (f.labels("train")["Frontal/Lateral"] == "Frontal").all()
+    assert set(f.labels("holdout")["patient"]) <= set(ho["patient"])  # the split is made before the view filter
+    with pytest.raises(ValueError, match="valid views: frontal, lateral, both"):
+        ChexpertSource(fake, view="oblique")
+
+def test_test_labels_per_study_expand_to_images(fake):
+    s = ChexpertSource(fake, test_labels_csv=fake.parent/"groundtruth.csv", view="both")
+    t = s.labels("test")
+    assert len(t) == sum(1 for _ in (fake/"test").rglob("*.jpg"))
+    assert t["Path"].str.startswith("CheXpert-v1.0/test/patient647").all()
+    assert s.image("test", 0, 16).shape == (16, 16)
+
+def test_unknown_source_lists_valid_ones():
+    with pytest.raises(ValueError, match="valid sources: phantom, chexpert, chexpert-labels"):
+        open_source("mimic")
+
+def test_label_source_has_the_real_table_and_no_images():
+    s = LabelTableSource()
+    assert len(s.labels("train")) + len(s.labels("holdout")) == 223_414
+    with pytest.raises(ValueError, match="no images"):
+        s.image("train", 0)
+
+# ---- images
+
+def test_missing_and_corrupt_images_are_skipped_and_counted(fake, tmp_path):
+    d = _copy(fake, tmp_path)
+    s = ChexpertSource(d, view="both")
+    s.path("valid", 0).unlink(); s.path("valid", 1).write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(BadImageError, match="does not exist"): s.image("valid", 0)
+    with pytest.raises(BadImageError, match="does not decode"): s.image("valid", 1)
+    with pytest.warns(UserWarning, match="skipping bad image"):
+        arr = cached_images(s, "valid", 16, store=ArtifactStore(tmp_path/"store"))
+    assert len(s.bad_images) == 2 and {b["row"] for b in s.bad_images} == {0, 1}
+    assert arr.shape[0] == len(s.labels("valid")) and arr[0].max() == 0 and arr[1].max() == 0
+    _, lab = cached_split(s, "valid", 16, store=ArtifactStore(tmp_path/"store"))
+    assert list(lab.index) == list(range(2, len(s.labels("valid"))))
+    ds = CXRDataset(s, "valid", 16, store=ArtifactStore(tmp_path/"store"))
+    assert len(ds) == len(s.labels("valid")) - 2 and ds[0][2]["row"] == 2
+    r = ChexpertSource(d, view="both", on_bad_image="raise")
+    with pytest.raises(BadImageError):
+        cached_images(r, "valid", 16, store=ArtifactStore(tmp_path/"store2"))
+
+def test_image_sizes(fake):
+    p = ChexpertSource(fake).path("train", 0)
+    assert read_image(p).shape == (390, 320)
+    assert read_image(p, 64).shape == (64, 64) and read_image(p, (389, 320)).shape == (389, 320)
+    assert read_image(p, 64).dtype == np.uint8
+
+def test_dicom_monochrome1_is_inverted():
+    img = read_dicom(pydicom_data_file("RG1_UNCI.dcm"))
+    assert img.shape == (1955, 1841) and img.dtype == np.uint8
+    h, w = img.shape
+    spine = img[h//4:h//2, w//2 - 90:w//2 + 90].mean()
+    lung = img[h//4:h//2, int(0.3*w) - 90:int(0.3*w) + 90].mean()
+    corner = img[:h//20, :w//20].mean()
+    assert corner < lung < spine  # black = air, as in a CheXpert JPEG
+
+# ---- the cache
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from cxrstudy.core import ArtifactStore
+    from cxrstudy.data import ChexpertSource, cached_images
+    src = ChexpertSource(sys.argv[1], view="both", seed=5)
+    real = src.image
+    def dying(split, i, size=None):
+        if i == 5: os.kill(os.getpid(), signal.SIGKILL)  # killed mid-build, no cleanup runs
+        return real(split, i, size)
+    src.image = dying
+    cached_images(src, "train", 20, store=ArtifactStore(sys.argv[2]), chunk=2)
+""")
+
+def test_killed_cache_build_resumes_and_never_serves_half(fake, tmp_path):
+    store = ArtifactStore(tmp_path/"store")
+    r = subprocess.run([sys.executable, "-c", KILLER, str(fake), str(store.root)], capture_output=True, text=True)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    src = ChexpertSource(fake, view="both", seed=5)
+    n = len(src.labels("train"))
+    final = store.path("image_cache", cache_config(src, "train", 20))
+    partial = final.with_name(f".{final.name}.partial")
+    assert not final.exists()  # no half array where readers look
+    assert json.loads((partial/"progress.json").read_text())["done"] == 4
+    calls, real = [], src.image
+    src.image = lambda split, i, size=None: (calls.append(i), real(split, i, size))[1]
+    arr = cached_images(src, "train", 20, store=store, chunk=2)
+    assert calls == list(range(4, n))  # resumed after the last finished chunk
+    np.testing.assert_array_equal(np.asarray(arr), np.stack([real("train", i, 20) for i in range(n)]))
+    assert not partial.exists() and sorted(p.name for p in final.iterdir()) == ["bad.json", "images.npy"]
+    calls.clear(); cached_images(src, "train", 20, store=store)
+    assert calls == []  # a finished cache is reused
+
+def test_dataset_batches_and_pickles(fake, tmp_path):
+    import torch
+    from torch.utils.data import DataLoader
+    s = ChexpertSource(fake, view="both")
+    ds = CXRDataset(s, "train", 24, store=ArtifactStore(tmp_path))
+    x, y, meta = next(iter(DataLoader(ds, batch_size=3)))
+    assert x.shape == (3, 1, 24, 24) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert y.shape == (3, 14) and len(meta["path"]) == 3
+    assert len(pickle.dumps(ds)) < 50_000
+    back = pickle.loads(pickle.dumps(ds))
+    assert torch.equal(back[1][0], ds[1][0])
+
+def test_test_labels_found_in_folder_and_missing_studies_counted(fake, tmp_path):
+    d = _copy(fake, tmp_path)
+    gt = pd.read_csv(fake.parent/"groundtruth.csv")
+    extra = gt.iloc[:1].copy(); extra["Study"] = "CheXpert-v1.0/test/patient69999/study1"  # labelled, but no images
+    pd.concat([gt, extra]).to_csv(d/"groundtruth.csv", index=False)
+    with pytest.warns(UserWarning, match="patient69999/study1 has no images"):
+        s = ChexpertSource(d, view="both")
+    assert "test" in s.splits and len(s.labels("test")) == sum(1 for _ in (d/"test").rglob("*.jpg"))
+    assert [b["path"] for b in s.bad_images] == ["CheXpert-v1.0/test/patient69999/study1"]
+    assert "test" not in ChexpertSource(d, test_labels_csv=False).splits
+
+def test_phantom_through_open_source_and_the_cache(tmp_path):
+    ph = open_source("phantom", profile="smoke", seed=1, n_valid=6)
+    assert ph.name == "phantom" and len(ph.labels("valid")) == 6
+    assert list(ph.labels("valid").columns[:19]) == META_COLUMNS + FINDINGS
+    ds = CXRDataset(ph, "valid", 32, store=ArtifactStore(tmp_path))
+    x, y, meta = ds[5]
+    assert x.shape == (1, 32, 32) and meta["row"] == 5
+    np.testing.assert_array_equal((x[0].numpy() * 255).round().astype(np.uint8), ph.image("valid", 5, 32))
