@@ -83,3 +83,18 @@ def test_unknown_command():
 def test_every_chapter_declares_the_standard_parameters():
     for name, nb in discover_chapters(ROOT/"nbs").items():
         assert {"profile", "source", "data_dir", "run_dir", "seed"} <= set(chapter_parameters(nb)), name
+
+def test_site_uses_quarto_when_it_is_installed(tmp_path, monkeypatch):
+    "With `quarto` on PATH the runner renders the book from nbs/_quarto.yml (a stand-in quarto records the call)."
+    from cxrstudy.runner import render_site
+    fake = tmp_path/"bin"/"quarto"; fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\nmkdir -p "$4"\necho "<h1>quarto book</h1>" > "$4/index.html"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    run = tmp_path/"run"; (run/"notebooks").mkdir(parents=True)
+    shutil.copy(ROOT/"nbs"/"00_core.ipynb", run/"notebooks")
+    index = render_site(run, discover_chapters(ROOT/"nbs"))
+    assert index.read_text().strip() == "<h1>quarto book</h1>"
+    assert (run/"notebooks"/"_quarto.yml").read_text() == (ROOT/"nbs"/"_quarto.yml").read_text()
+    args = (fake.parent/"args").read_text().split()
+    assert args[:2] == ["render", str(run/"notebooks")] and "--no-execute" in args
