@@ -1,4 +1,4 @@
-import os, shutil, subprocess, sys
+import os, subprocess, sys
 from pathlib import Path
 import pytest
 

@@ -1,6 +1,5 @@
 "The artifact store survives a killed writer and reuses finished work."
-import json, os, signal, subprocess, sys, time, textwrap
-from pathlib import Path
+import json, signal, subprocess, sys, time, textwrap
 import numpy as np
 import pytest
 from cxrstudy.core import ArtifactStore, config_key, get_profile, RunManifest

@@ -1,5 +1,5 @@
 "The project's shape: nbdev 3 settings, the Quarto book, the console script."
-import re, shutil, sys, tomllib
+import re, sys, tomllib
 from pathlib import Path
 from conftest import ROOT
 from cxrstudy.runner import discover_chapters

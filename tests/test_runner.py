@@ -1,5 +1,5 @@
 "End-to-end and failure-mode tests of `cxrstudy run`."
-import json, os, shutil, subprocess, sys
+import json, os, shutil, subprocess
 from pathlib import Path
 import pytest
 from conftest import CLI, ROOT
