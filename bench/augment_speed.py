@@ -39,7 +39,7 @@ def main(argv=None):
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "augment_speed.md"), help="markdown report")
     a = ap.parse_args(argv)
     import torch, torchvision, skimage
-    from cxrstudy.augment import METHODS, as_policy
+    from cxrstudy.augment import METHODS, _generator, as_policy
     torch.set_num_threads(a.threads)
     imgs = np.stack([test_image(a.size, i) for i in range(max(a.n, a.batch))])
     xb = torch.from_numpy(imgs[:a.batch])[:, None].contiguous()
@@ -53,6 +53,9 @@ def main(argv=None):
             batched = min(batched, best(lambda: t.batch(xb, seeds=list(range(a.batch))), 1))
         rows.append((name, a.n / single, a.batch / batched))
         print(f"{name:12s} single {a.n / single:8.1f} img/s   batched {a.batch / batched:8.1f} img/s")
+    n_gen = 2000  # the per-image, per-method seeding: a SHA-256 and a torch.Generator
+    seed_us = 1e6 * best(lambda: [_generator(i, "rotation#0") for i in range(n_gen)], a.repeat) / n_gen
+    print(f"seeding: {seed_us:.1f} us per image and method")
     cmd = "python bench/augment_speed.py" + "".join(f" --{k} {v}" for k, v in vars(a).items() if k != "out")
     lines = ["# Augmentation speed: images per second per method, single image vs batched", "",
              f"Command: `{cmd}` (run from the project root with the project's virtual environment)", "",
@@ -72,10 +75,11 @@ def main(argv=None):
               "Why batching does not pay on one CPU thread: each image has its own parameters, so the affine methods, "
               "cropping and colouring call torchvision once per image in both paths, and bilateral filtering runs "
               "scikit-image per image; the vectorised methods (flipping, noise, blurring) work on a "
-              f"{a.batch}x{a.size}x{a.size} float32 batch ({a.batch * a.size * a.size * 4 / 2**20:.0f} MiB) whose fresh "
-              "allocations and cache misses cost more than the per-call Python overhead they save (one 256x256 image, "
-              "256 KiB, stays in cache). The per-image seeding (a SHA-256 and a torch.Generator per image and method) "
-              "costs about 20 us per image and method. The batched path exists for GPU batches (one kernel per "
+              f"{a.batch}x{a.size}x{a.size} float32 batch ({a.batch * a.size * a.size * 4 / 2**20:.0f} MiB), and our "
+              "guess (not profiled) is that its fresh allocations and cache misses cost more than the per-call Python "
+              "overhead they save (one 256x256 image, 256 KiB, stays in cache). The per-image seeding (a SHA-256 and a "
+              f"torch.Generator per image and method) measured {seed_us:.1f} us per image and method "
+              f"(best of {a.repeat} passes of {n_gen}). The batched path exists for GPU batches (one kernel per "
               "operation instead of one per image) and for fastai's batch transforms; no GPU was available to measure it."]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text("\n".join(lines) + "\n")

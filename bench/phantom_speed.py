@@ -8,7 +8,6 @@ Lung atlas, chest variants and vessel maps are built before timing (once per pro
 """
 import argparse, os, platform, sys, time
 from pathlib import Path
-import numpy as np
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,7 +33,7 @@ def main(argv=None):
     print("\n".join(lines))
     if a.out:
         cmd = "cd /work/main && .venv/bin/python bench/phantom_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        head = [f"# Phantom rendering speed", "", f"Command: `{cmd}`", "",
+        head = ["# Phantom rendering speed", "", f"Command: `{cmd}`", "",
                 f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs (shared with other jobs), "
                 f"Python {platform.python_version()}, one process, OMP_NUM_THREADS=1. 'Images per CPU-second' divides by the "
                 f"process's CPU time, which other jobs on the shared cores do not inflate. Target: >= 200 images/s per core at 256x256.", ""]

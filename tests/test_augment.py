@@ -5,7 +5,7 @@ import pytest
 import torch
 from skimage.transform import rotate as sk_rotate
 from cxrstudy.core import ArtifactStore
-from cxrstudy.augment import (COMBINED, METHODS, AugmentTransform, Blurring, Bilateral, Compose, Cropping, Flipping,
+from cxrstudy.augment import (COMBINED, METHODS, AugmentTransform, Blurring, Bilateral, Cropping, Flipping,
                               Noise, Rotation, Shearing, Translation, _affine, as_policy, augment_dataset, combined,
                               compose, make_transform, subseed)
 

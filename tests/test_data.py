@@ -1,13 +1,12 @@
 "Bad input to the data layer: each failure names the problem and the fix; the image cache survives a killed build."
-import json, os, pickle, signal, subprocess, sys, textwrap, warnings
-from pathlib import Path
+import json, pickle, signal, subprocess, sys, textwrap
 import numpy as np
 import pandas as pd
 import pytest
 from cxrstudy.core import ArtifactStore
 from cxrstudy.data import (FINDINGS, META_COLUMNS, BadImageError, ChexpertSource, CXRDataset, LabelTableSource,
-                           cache_config, cached_images, cached_split, make_fake_chexpert, open_source, pydicom_data_file,
-                           read_dicom, read_image, resolve_path)
+                           bad_images_table, cache_config, cached_images, cached_split, make_fake_chexpert, open_source,
+                           pydicom_data_file, read_dicom, read_image, resolve_path)
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
@@ -59,6 +58,9 @@ def test_escaping_paths_are_refused(fake, tmp_path):
     t = pd.read_csv(d/"train.csv"); t.loc[3, "Path"] = "../../../etc/passwd"; t.to_csv(d/"train.csv", index=False)
     with pytest.raises(ValueError, match="escape the data root and are refused, e.g. row 3"):
         ChexpertSource(d)
+    t.loc[3, "Path"] = "/etc/passwd"; t.to_csv(d/"train.csv", index=False)  # an absolute path in the CSV
+    with pytest.raises(ValueError, match=r"escape the data root and are refused, e.g. row 3 \(file line 5\).*is absolute"):
+        ChexpertSource(d)
     with pytest.raises(ValueError, match="is absolute"):
         resolve_path(d, "/etc/passwd")
     with pytest.raises(ValueError, match="escapes the data root"):
@@ -74,6 +76,17 @@ def test_patient_split_and_views(fake):
     assert set(f.labels("holdout")["patient"]) <= set(ho["patient"])  # the split is made before the view filter
     with pytest.raises(ValueError, match="valid views: frontal, lateral, both"):
         ChexpertSource(fake, view="oblique")
+
+def test_ap_pa_filter(fake):
+    both = ChexpertSource(fake, view="both")
+    for v in ("AP", "PA"):
+        s = ChexpertSource(fake, view="both", ap_pa=v)
+        for split in ("train", "holdout"):
+            assert set(s.labels(split)["AP/PA"]) <= {v}
+            assert len(s.labels(split)) == int((both.labels(split)["AP/PA"] == v).sum())
+    assert ChexpertSource(fake, ap_pa=["AP", "PA"]).fingerprint() != ChexpertSource(fake).fingerprint()
+    with pytest.raises(ValueError, match="unknown AP/PA value.*valid: AP, PA, LL, RL"):
+        ChexpertSource(fake, ap_pa="Frontal")
 
 def test_test_labels_per_study_expand_to_images(fake):
     s = ChexpertSource(fake, test_labels_csv=fake.parent/"groundtruth.csv", view="both")
@@ -111,6 +124,20 @@ def test_missing_and_corrupt_images_are_skipped_and_counted(fake, tmp_path):
     r = ChexpertSource(d, view="both", on_bad_image="raise")
     with pytest.raises(BadImageError):
         cached_images(r, "valid", 16, store=ArtifactStore(tmp_path/"store2"))
+
+def test_bad_images_reach_the_run_manifest_count(fake, tmp_path):
+    "The chapter saves `bad_images_table` as results/bad_images.csv; the runner's manifest count reads that file."
+    from cxrstudy.core import save_table
+    from cxrstudy.runner import count_bad_images
+    d = _copy(fake, tmp_path)
+    s = ChexpertSource(d, view="both")
+    s.path("valid", 1).unlink()
+    with pytest.warns(UserWarning, match="skipping bad image"):
+        cached_images(s, "valid", 16, store=ArtifactStore(tmp_path/"store"))
+    run = tmp_path/"run"
+    assert count_bad_images(run) == 0
+    save_table(bad_images_table(s), "bad_images", run, "chexpert", "smoke")
+    assert count_bad_images(run) == 1
 
 def test_image_sizes(fake):
     p = ChexpertSource(fake).path("train", 0)
@@ -160,6 +187,38 @@ def test_killed_cache_build_resumes_and_never_serves_half(fake, tmp_path):
     assert not partial.exists() and sorted(p.name for p in final.iterdir()) == ["bad.json", "images.npy"]
     calls.clear(); cached_images(src, "train", 20, store=store)
     assert calls == []  # a finished cache is reused
+
+LOGGER = textwrap.dedent("""
+    import sys, time
+    from cxrstudy.core import ArtifactStore
+    from cxrstudy.data import ChexpertSource, cached_images
+    src = ChexpertSource(sys.argv[1], view="both", seed=5)
+    real = src.image
+    def logged(split, i, size=None):
+        with open(sys.argv[3], "a") as f: f.write(f"{i}\\n")
+        time.sleep(0.1)  # slow enough that the two builds overlap
+        return real(split, i, size)
+    src.image = logged
+    print(cached_images(src, "train", 20, store=ArtifactStore(sys.argv[2]), chunk=4).filename)
+""")
+
+def test_concurrent_builds_decode_each_image_once(fake, tmp_path):
+    "Two processes asking for the same cache at once: the file lock lets one build it and the other reuse it."
+    log = tmp_path/"decoded.txt"
+    args = [sys.executable, "-c", LOGGER, str(fake), str(tmp_path/"store"), str(log)]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    n = len(ChexpertSource(fake, view="both", seed=5).labels("train"))
+    decoded = log.read_text().split()
+    assert sorted(map(int, decoded)) == list(range(n))  # every row once, not twice
+    assert outs[0][0] == outs[1][0]  # both were served the same finished file
+
+def test_threaded_build_equals_serial_build(fake, tmp_path):
+    s = ChexpertSource(fake, view="both")
+    one = cached_images(s, "train", 24, store=ArtifactStore(tmp_path/"a"), workers=1)
+    two = cached_images(s, "train", 24, store=ArtifactStore(tmp_path/"b"), workers=3, chunk=5)
+    np.testing.assert_array_equal(np.asarray(one), np.asarray(two))
 
 def test_dataset_batches_and_pickles(fake, tmp_path):
     import torch
