@@ -27,7 +27,7 @@ def main(argv=None):
     ptx = res[(res.finding == "Pneumothorax") & (res.probe == "logistic regression")]["auc"].item()
     ok = 0.60 <= ptx <= 0.95
     if a.out:
-        cmd = "cd /work/main && .venv/bin/python bench/phantom_probe.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        cmd = ".venv/bin/python bench/phantom_probe.py " + " ".join(argv if argv is not None else sys.argv[1:])
         Path(a.out).write_text("\n".join([
             "# Phantom difficulty probe", "", f"Command: `{cmd}`", "",
             f"Profile `{a.profile}` probe section: {pp}. Seed {a.seed}. {os.cpu_count()} logical CPUs (shared), "

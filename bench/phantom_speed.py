@@ -32,7 +32,7 @@ def main(argv=None):
     lines += ["", f"image + anatomy masks at 256: {an:.0f} /s"]
     print("\n".join(lines))
     if a.out:
-        cmd = "cd /work/main && .venv/bin/python bench/phantom_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        cmd = ".venv/bin/python bench/phantom_speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
         head = ["# Phantom rendering speed", "", f"Command: `{cmd}`", "",
                 f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs (shared with other jobs), "
                 f"Python {platform.python_version()}, one process, OMP_NUM_THREADS=1. 'Images per CPU-second' divides by the "
