@@ -45,5 +45,8 @@ pytest: $(STAMP)
 clean-nbs: $(STAMP)
 	$(BIN)/nbdev-clean
 
-bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/results/
-	for b in bench/*.py; do $(BIN)/python $$b; done
+bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/results/ (minutes; not part of `make test`)
+	$(BIN)/python bench/phantom_speed.py --n 2000 --out bench/results/phantom_speed.md
+	$(BIN)/python bench/phantom_probe.py --profile cpu --out bench/results/phantom_probe.md
+	$(BIN)/python bench/cache_speed.py
+	$(BIN)/python bench/augment_speed.py
