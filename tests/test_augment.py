@@ -171,3 +171,21 @@ def test_fastai_training_loader_augments_and_validation_loader_does_not():
     dls = dsets.dataloaders(bs=4, after_batch=[AugmentTransform("combined", seed=0)], shuffle=False, device="cpu")
     xt, _ = dls.train.one_batch(); xv, _ = dls.valid.one_batch()
     assert not torch.equal(xt, raw[:4]) and torch.equal(xv, raw[4:])
+
+def test_augment_dataset_reads_a_source_through_the_data_cache(tmp_path):
+    "A CheXpert-shaped source is augmented from its preprocessing cache; a bad image's row is refused by number."
+    import warnings
+    from cxrstudy.data import ChexpertSource, cached_images, make_fake_chexpert
+    make_fake_chexpert(tmp_path/"cx", n_patients=4, n_valid=2, seed=1)
+    s = ChexpertSource(tmp_path/"cx"/"CheXpert-v1.0-small", view="both")
+    s.path("valid", 1).write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    store = ArtifactStore(tmp_path/"store")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imgs, index = augment_dataset(s, [0], 2, "flipping", seed=3, size=32, split="valid", store=store)
+        assert len(list((tmp_path/"store"/"image_cache").glob("*.config.json"))) == 1  # augmenting built the data cache
+        cached = cached_images(s, "valid", 32, store=store)
+    assert len(list((tmp_path/"store"/"image_cache").glob("*.config.json"))) == 1  # ...which training then reuses
+    np.testing.assert_array_equal(imgs[1], make_transform("flipping")(np.asarray(cached[0]), subseed(3, 0, 1)))
+    with pytest.raises(ValueError, match="row 1 of split 'valid' is a bad image"):
+        augment_dataset(s, [1], 1, "flipping", size=32, split="valid", store=store)
