@@ -50,3 +50,5 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/phantom_probe.py --profile cpu --out bench/results/phantom_probe.md
 	$(BIN)/python bench/cache_speed.py
 	$(BIN)/python bench/augment_speed.py
+	$(BIN)/python bench/site_speed.py --repeat 3
+	$(BIN)/python bench/metrics_speed.py

@@ -32,7 +32,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
     from cxrstudy.core import ArtifactStore
-    from cxrstudy.data import ChexpertSource, CXRDataset, cached_images, make_fake_chexpert, read_image
+    from cxrstudy.data import read_image
+    from cxrstudy.sources import ChexpertSource, make_fake_chexpert
+    from cxrstudy.cache import CXRDataset, cached_images
     torch.set_num_threads(1)
     rows = []
     with tempfile.TemporaryDirectory() as d:

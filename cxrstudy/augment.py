@@ -6,7 +6,8 @@ Docs: https://cxrstudy.github.io/cxrstudy/augment.html.md"""
 
 # %% ../nbs/04_augment.ipynb #9f1621f8
 from __future__ import annotations
-import hashlib, math, numbers
+import hashlib, inspect, math, numbers
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,13 @@ import torchvision.transforms.v2.functional as TF
 from fastai.vision.core import TensorImage, Transform
 
 from .core import ArtifactStore, array_key, config_key, pick_device
+from .sources import DataSource
+from .cache import cache_bad_rows, cache_folder, good_images
 
 # %% auto #0
 __all__ = ['METHODS', 'COMBINED', 'subseed', 'Augment', 'Rotation', 'Flipping', 'Translation', 'Shearing', 'Cropping', 'Noise',
            'Blurring', 'Colouring', 'Bilateral', 'make_transform', 'Compose', 'compose', 'combined', 'as_policy',
-           'augment_dataset', 'AugmentTransform']
+           'AugmentedSet', 'augment_dataset', 'AugmentTransform']
 
 # %% ../nbs/04_augment.ipynb #040af3dd
 def _check_prob(p, name:str="p")->float:
@@ -110,12 +113,15 @@ def _uniform(g:torch.Generator, lo:float, hi:float)->float:
 class Augment:
     "A random augmentation of grey images: per-image parameters from a seeded generator, applied to (B, C, H, W) batches."
     name = "augment"
-    _fields = ()  # the names of the parameters that define the method (besides `p`)
     def __init__(self, p:float=1.0): self.p = _check_prob(p)
 
     def config(self)->dict:
-        "The method's name and parameters, JSON-able (part of cache keys)."
-        return dict(name=self.name, p=self.p, **{k: getattr(self, k) for k in self._fields})
+        "The method's name and every constructor parameter, read from the signature (part of cache keys)."
+        names = [k for k in inspect.signature(type(self).__init__).parameters if k != "self"]
+        missing = [k for k in names if not hasattr(self, k)]
+        if missing: raise TypeError(f"{type(self).__name__} does not keep its parameter(s) {missing} as attributes of the same "
+                                    "name; store each constructor argument as self.<name> so that it enters the cache key")
+        return dict(name=self.name, **{k: getattr(self, k) for k in names})
     def __repr__(self):
         c = self.config(); return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in c.items() if k != 'name')})"
 
@@ -203,7 +209,7 @@ def _affine(x:torch.Tensor, # a float batch (B, C, H, W)
 # %% ../nbs/04_augment.ipynb #86c98117
 class Rotation(Augment):
     "Rotate by an angle uniform in [-degrees, degrees], with nearest (edge) fill."
-    name, _fields = "rotation", ("degrees", "interpolation", "fill")
+    name = "rotation"
     def __init__(self, p:float=1.0, # probability of rotating an image
                  degrees:float=90.0, # the angle is uniform in [-degrees, degrees] (thesis: 90)
                  interpolation:str="bilinear", # "bilinear" or "nearest"
@@ -219,7 +225,7 @@ class Rotation(Augment):
 # %% ../nbs/04_augment.ipynb #f470f830
 class Flipping(Augment):
     "Flip left-right with probability `p_horizontal` and upside-down with probability `p_vertical`, independently."
-    name, _fields = "flipping", ("p_horizontal", "p_vertical")
+    name = "flipping"
     def __init__(self, p:float=1.0, # probability of drawing flips for an image
                  p_horizontal:float=0.5, # probability of a left-right flip (thesis: 0.5)
                  p_vertical:float=0.5, # probability of an upside-down flip (thesis: 0.5)
@@ -238,7 +244,7 @@ class Flipping(Augment):
 # %% ../nbs/04_augment.ipynb #96bb87cb
 class Translation(Augment):
     "Shift by up to `fraction` of the width and of the height (whole pixels), filling with a constant."
-    name, _fields = "translation", ("fraction", "fill")
+    name = "translation"
     def __init__(self, p:float=1.0, # probability of shifting an image
                  fraction:float=0.2, # the shift is uniform in [-fraction, fraction] of each side (thesis: 0.2)
                  fill=0.0, # grey value of the uncovered strip (thesis: constant 0), or "edge"
@@ -255,7 +261,7 @@ class Translation(Augment):
 # %% ../nbs/04_augment.ipynb #5dcd259b
 class Shearing(Augment):
     "Shear along x by an angle uniform in [-degrees, degrees], with nearest (edge) fill."
-    name, _fields = "shearing", ("degrees", "interpolation", "fill")
+    name = "shearing"
     def __init__(self, p:float=1.0, # probability of shearing an image
                  degrees:float=15.0, # the shear angle is uniform in [-degrees, degrees] (thesis: 0..15 in magnitude)
                  interpolation:str="bilinear", # "bilinear" or "nearest"
@@ -272,7 +278,7 @@ class Shearing(Augment):
 # %% ../nbs/04_augment.ipynb #5a29946b
 class Cropping(Augment):
     "Crop a random square window (`fraction` of the side, or `size` pixels) and resize it back to the image size."
-    name, _fields = "cropping", ("fraction", "size", "interpolation")
+    name = "cropping"
     def __init__(self, p:float=1.0, # probability of cropping an image
                  fraction:float=0.8, # side of the window as a fraction of the image side (thesis: 256 of 320)
                  size:int|None=None, # side of the window in pixels; overrides `fraction`
@@ -300,7 +306,7 @@ class Cropping(Augment):
 # %% ../nbs/04_augment.ipynb #e4ecdbf3
 class Noise(Augment):
     "Add Gaussian noise a·N(0, var) with a per-image amplitude a ~ U(amplitude), or pepper noise; one or the other per image."
-    name, _fields = "noise", ("var", "amplitude", "p_gaussian", "pepper")
+    name = "noise"
     def __init__(self, p:float=1.0, # probability of adding noise to an image
                  var:float=0.5, # variance of the standard noise field (thesis: 0.5)
                  amplitude:tuple=(0.0, 30.0), # range of the per-image gain on the 0..255 scale (thesis: up to 30)
@@ -323,7 +329,7 @@ class Noise(Augment):
 # %% ../nbs/04_augment.ipynb #d453b0e4
 class Blurring(Augment):
     "Gaussian blur with a fixed `kernel_size` x `kernel_size` kernel and standard deviation `sigma`."
-    name, _fields = "blurring", ("kernel_size", "sigma")
+    name = "blurring"
     def __init__(self, p:float=1.0, # probability of blurring an image
                  kernel_size:int=11, # odd side of the kernel (thesis: 11)
                  sigma:float=10.0, # standard deviation in pixels (thesis: 10)
@@ -338,7 +344,7 @@ class Blurring(Augment):
 # %% ../nbs/04_augment.ipynb #1857baaa
 class Colouring(Augment):
     "Scale brightness and contrast by factors drawn uniformly from `brightness` and `contrast`."
-    name, _fields = "colouring", ("brightness", "contrast")
+    name = "colouring"
     def __init__(self, p:float=1.0, # probability of changing an image's brightness and contrast
                  brightness:tuple=(1.0, 2.0), # range of the brightness factor (thesis: 1..2)
                  contrast:tuple=(1.0, 2.0), # range of the contrast factor (thesis: 1..2)
@@ -353,7 +359,7 @@ class Colouring(Augment):
 # %% ../nbs/04_augment.ipynb #0fb95de5
 class Bilateral(Augment):
     "Edge-preserving bilateral filter (scikit-image's `denoise_bilateral`), per channel, on the CPU."
-    name, _fields = "bilateral", ("win_size", "sigma_color", "sigma_spatial")
+    name = "bilateral"
     def __init__(self, p:float=1.0, # probability of filtering an image
                  win_size:int=9, # side of the filter window in pixels (OpenCV example: d=9)
                  sigma_color:float=75.0, # range sigma on the 0..255 scale (OpenCV example: 75)
@@ -448,9 +454,8 @@ def _source_info(source, split:str, size:int|None, store:ArtifactStore|None)->tu
         if size is not None and size != source.shape[1]:
             raise ValueError(f"the array's images are {source.shape[1]}x{source.shape[1]}, not size={size}; pass size=None or resize first")
         images, bad, fp = source, set(), f"array:{array_key(source)}"
-    elif hasattr(source, "image") and hasattr(source, "fingerprint"):
-        from cxrstudy.data import cache_folder, cache_bad_rows
-        size = size or source.image(split, 0).shape[0]
+    elif isinstance(source, DataSource):
+        size = size or good_images(source, split, 1).images[0].shape[0]
         folder = cache_folder(source, split, size, store=store)  # decode each image once, shared with training
         images, bad, fp = np.load(folder/"images.npy", mmap_mode="r"), cache_bad_rows(folder), source.fingerprint()
     else:
@@ -461,9 +466,14 @@ def _source_info(source, split:str, size:int|None, store:ArtifactStore|None)->tu
         return np.asarray(images[i])
     return fp, get, images.shape[1]
 
+class AugmentedSet(NamedTuple):
+    "A materialised augmented set: `images[k]` is copy `index.copy[k]` of source row `index.source_row[k]`."
+    images: np.ndarray
+    index: pd.DataFrame
+
 def augment_dataset(source, # a data source (PhantomSource, ChexpertSource) or a (N, size, size) uint8 array
                     indices, # rows of `split` to augment (positions in the array for an array source)
-                    n_per_image:int=1, # augmented copies per row
+                    *, n_per_image:int=1, # augmented copies per row
                     policy="combined", # 'combined', a method name, a list of names, or an Augment
                     seed:int=0, # the seed of the set: copy c of row r uses subseed(seed, r, c)
                     size:int|None=None, # side of the images; None: the source's native size
@@ -471,8 +481,8 @@ def augment_dataset(source, # a data source (PhantomSource, ChexpertSource) or a
                     store:ArtifactStore|None=None, # where the set is cached; None: the default store
                     batch_size:int=64, # images augmented per batch
                     device:str|None=None, # torch device for the augmentation; None: `pick_device()`
-                   )->tuple:
-    "Augmented copies of `source` rows, cached: ((N*n_per_image, size, size) uint8 memmap, index DataFrame)."
+                   )->AugmentedSet:
+    "Augmented copies of `source` rows, cached: a (N*n_per_image, size, size) uint8 memmap and its index table."
     indices = [int(i) for i in indices]
     if not indices: raise ValueError("indices is empty; pass at least one row to augment")
     if not isinstance(n_per_image, numbers.Integral) or n_per_image < 1:
@@ -500,7 +510,7 @@ def augment_dataset(source, # a data source (PhantomSource, ChexpertSource) or a
         out.flush(); del out
         index.to_csv(folder/"index.csv", index=False)
     folder = (store or ArtifactStore()).get_or_build("augmented", cfg, build, "")
-    return np.load(Path(folder)/"images.npy", mmap_mode="r"), pd.read_csv(Path(folder)/"index.csv")
+    return AugmentedSet(np.load(Path(folder)/"images.npy", mmap_mode="r"), pd.read_csv(Path(folder)/"index.csv"))
 
 # %% ../nbs/04_augment.ipynb #2e3f9370
 class AugmentTransform(Transform):

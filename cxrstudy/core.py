@@ -6,7 +6,7 @@ Docs: https://cxrstudy.github.io/cxrstudy/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #27be5e9b
 from __future__ import annotations
-import contextlib, datetime as dt, hashlib, json, os, platform, random, shutil, subprocess, sys, tempfile
+import contextlib, datetime as dt, hashlib, json, os, platform, random, re, shutil, subprocess, sys, tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -14,15 +14,16 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['PROFILES', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device', 'project_root', 'cache_dir',
-           'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key', 'ArtifactStore', 'provenance',
-           'output_dir', 'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state', 'utc_now',
-           'RunManifest']
+           'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale', 'ArtifactStore',
+           'provenance', 'output_dir', 'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state',
+           'utc_now', 'RunManifest']
 
 # %% ../nbs/00_core.ipynb #27c98950
 PROFILES = {
     "smoke": dict(
         data=dict(image_size=64, n_train=384, n_valid=96, n_test=96, cache_size=64),
-        probe=dict(n_train=600, n_valid=300, image_size=32, max_seconds=10),
+        probe=dict(n_train=600, n_valid=300, image_size=32, cnn_epochs=12),
+        phantom=dict(n_label_sample=20_000, n_speed=100),
         classify=dict(image_size=64, epochs=1, batch_size=16, arch="densenet_tiny", n_train=256),
         augment=dict(n_per_image=2, n_images=8),
         diffusion=dict(image_size=32, timesteps=100, epochs=1, batch_size=8, n_train=64,
@@ -33,7 +34,8 @@ PROFILES = {
     ),
     "cpu": dict(
         data=dict(image_size=128, n_train=4000, n_valid=1000, n_test=1000, cache_size=128),
-        probe=dict(n_train=4000, n_valid=1000, image_size=48, max_seconds=60),
+        probe=dict(n_train=4000, n_valid=1000, image_size=48, cnn_epochs=12),
+        phantom=dict(n_label_sample=20_000, n_speed=1000),
         classify=dict(image_size=128, epochs=3, batch_size=32, arch="densenet121", n_train=4000),
         augment=dict(n_per_image=4, n_images=64),
         diffusion=dict(image_size=64, timesteps=1000, epochs=5, batch_size=16, n_train=2000,
@@ -44,7 +46,8 @@ PROFILES = {
     ),
     "full": dict(
         data=dict(image_size=256, n_train=None, n_valid=None, n_test=None, cache_size=256),
-        probe=dict(n_train=20000, n_valid=5000, image_size=64, max_seconds=600),
+        probe=dict(n_train=20000, n_valid=5000, image_size=64, cnn_epochs=12),
+        phantom=dict(n_label_sample=20_000, n_speed=1000),
         classify=dict(image_size=224, epochs=10, batch_size=16, arch="densenet121", n_train=None),
         augment=dict(n_per_image=11, n_images=None),
         diffusion=dict(image_size=256, timesteps=4000, epochs=40, batch_size=16, n_train=None,
@@ -180,9 +183,37 @@ def _load(path:Path):
     if s == ".json": return json.loads(path.read_text())
     if s == ".csv":
         import pandas as pd; return pd.read_csv(path, index_col=0)
-    if s == ".pt":
-        import torch; return torch.load(path, weights_only=False)
+    if s == ".pt":  # weights only: a `.pt` in a shared or received cache must not be able to run code when read
+        import pickle, torch
+        try: return torch.load(path, weights_only=True)
+        except pickle.UnpicklingError:
+            raise ValueError(f"refusing to load {path}: it holds objects other than tensors and plain containers "
+                             "(a planted or foreign file?); delete it and rerun to rebuild it") from None
     return path
+
+_TMP_PID = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}$")  # the name `atomic_path` gives a temporary: .<name>.tmp-<pid>-<rand>
+
+def _alive(pid:int)->bool:
+    "Whether a process `pid` exists on this machine."
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True  # it exists, under another user
+    except (OverflowError, ValueError): return False
+    return True
+
+def sweep_stale(folder:Path|str, # where the temporaries would be
+                stem:str, # the start of their names, e.g. '.<key>'
+               )->list:
+    "Remove the temporaries `atomic_path` left in `folder` under names starting with `stem` whose writer (the pid in the name) is dead; returns what it removed."
+    folder, gone = Path(folder), []
+    if not folder.is_dir(): return gone
+    for t in folder.iterdir():
+        m = _TMP_PID.search(t.name)
+        if not t.name.startswith(stem) or not m or _alive(int(m.group(1))): continue
+        if t.is_dir() and not t.is_symlink(): shutil.rmtree(t, ignore_errors=True)
+        else: t.unlink(missing_ok=True)
+        gone.append(t)
+    return gone
 
 class ArtifactStore:
     "Content-addressed store: `root/<kind>/<key><suffix>`, with the config that made it in `<key>.config.json`."
@@ -193,20 +224,26 @@ class ArtifactStore:
         "Where the artifact of `kind` made by `config` lives (it may not exist yet)."
         return self.root/kind/f"{config_key(config)}{suffix}"
 
+    def _open(self, kind:str, config:dict, suffix:str="")->Path:
+        "`path`, after removing what killed writers of this key left behind (their temporaries)."
+        p = self.path(kind, config, suffix)
+        sweep_stale(p.parent, f".{config_key(config)}")
+        return p
+
     def exists(self, kind:str, config:dict, suffix:str="")->bool:
         "Whether a complete artifact for `config` is stored."
-        return self.path(kind, config, suffix).exists()
+        return self._open(kind, config, suffix).exists()
 
     def put(self, kind:str, config:dict, obj, suffix:str)->Path:
         "Store `obj` atomically (`suffix` picks the format) with its config; returns its path."
-        p = self.path(kind, config, suffix)
+        p = self._open(kind, config, suffix)
         write_json(self.root/kind/f"{config_key(config)}.config.json", config)
         with atomic_path(p) as tmp: _save(obj, tmp, suffix)
         return p
 
     def get(self, kind:str, config:dict, suffix:str=""):
         "Load a stored artifact, or raise `KeyError` if there is none."
-        p = self.path(kind, config, suffix)
+        p = self._open(kind, config, suffix)
         if not p.exists(): raise KeyError(f"no {kind!r} artifact for config key {config_key(config)} in {self.root}")
         return _load(p)
 
@@ -214,7 +251,7 @@ class ArtifactStore:
                      build, # `build(config)` returning the object; for a folder (suffix ''), `build(config, folder)` filling it
                      suffix:str="")->object:
         "The stored artifact for `config`, built with `build` and stored first if it is missing."
-        p = self.path(kind, config, suffix)
+        p = self._open(kind, config, suffix)
         if p.exists(): return _load(p)
         if suffix == "":
             write_json(self.root/kind/f"{config_key(config)}.config.json", config)
@@ -302,6 +339,7 @@ class RunManifest:
                          profile=profile, parameters=parameters, data=dict(source=source, fingerprint=data_fingerprint),
                          seed=seed, device=device or pick_device(), started=utc_now(), finished=None,
                          status="running", chapters={}, bad_images=0)
+        self.data["attempts"] = [dict(started=self.data["started"], finished=None, status="running", chapters={})]
 
     @classmethod
     def load(cls, run_dir:Path|str)->"RunManifest":
@@ -309,13 +347,30 @@ class RunManifest:
         self = cls.__new__(cls); self.path = Path(run_dir)/"manifest.json"
         self.data = json.loads(self.path.read_text()); return self
 
+    @property
+    def attempt(self)->dict:
+        "The record of the current attempt: its start, end, status and {chapter: status}."
+        return self.data.setdefault("attempts", [{}])[-1]
+
+    def resume(self, earlier:"RunManifest")->"RunManifest":
+        "Continue the run `earlier` describes: keep its chapter records, its start and its attempts (this one comes last), and save."
+        old = earlier.data
+        past = old.get("attempts") or [dict(started=old.get("started"), finished=old.get("finished"), status=old.get("status"),
+                                            chapters={n: c.get("status") for n, c in old.get("chapters", {}).items()})]
+        self.data.update(attempts=[*past, self.attempt], started=old.get("started") or self.data["started"],
+                         chapters=dict(old.get("chapters", {})))
+        return self.save()
+
     def chapter(self, name:str, **info):
-        "Record (or update) how chapter `name` went, and save."
-        self.data["chapters"].setdefault(name, {}).update(info); return self.save()
+        "Record (or update) how chapter `name` went, in the run and in this attempt, and save."
+        self.data["chapters"].setdefault(name, {}).update(info)
+        if "status" in info: self.attempt.setdefault("chapters", {})[name] = info["status"]
+        return self.save()
 
     def finish(self, status:str):
-        "Mark the run finished with `status` ('ok' or 'failed'), and save."
-        self.data.update(status=status, finished=utc_now()); return self.save()
+        "Mark the run and this attempt finished with `status` ('ok', 'failed' or 'interrupted'), and save."
+        now = utc_now(); self.data.update(status=status, finished=now); self.attempt.update(status=status, finished=now)
+        return self.save()
 
     def save(self):
         "Write the manifest atomically."

@@ -115,16 +115,16 @@ def test_compose_by_name_and_combined_policy():
 def test_augment_dataset_caches_and_indexes(tmp_path):
     store = ArtifactStore(tmp_path)
     src = np.stack([_image(32, 32, seed=i) for i in range(6)])
-    imgs, index = augment_dataset(src, [4, 1, 2], 3, "combined", seed=7, store=store, batch_size=4)
+    imgs, index = augment_dataset(src, [4, 1, 2], n_per_image=3, seed=7, store=store, batch_size=4)
     assert imgs.shape == (9, 32, 32) and imgs.dtype == np.uint8
     assert index.source_row.tolist() == [4, 4, 4, 1, 1, 1, 2, 2, 2] and index["copy"].tolist() == [0, 1, 2] * 3
     for k in (0, 5, 8):
         r, c = index.source_row[k], index["copy"][k]
         np.testing.assert_array_equal(imgs[k], combined()(src[r], subseed(7, r, c)))
-    again, _ = augment_dataset(src, [4, 1, 2], 3, "combined", seed=7, store=store, batch_size=1)
+    again, _ = augment_dataset(src, [4, 1, 2], n_per_image=3, seed=7, store=store, batch_size=1)
     np.testing.assert_array_equal(again, imgs)
     assert len(list((tmp_path / "augmented").glob("*.config.json"))) == 1
-    augment_dataset(src, [4, 1, 2], 3, ["rotation"], seed=7, store=store)
+    augment_dataset(src, [4, 1, 2], n_per_image=3, policy=["rotation"], seed=7, store=store)
     assert len(list((tmp_path / "augmented").glob("*.config.json"))) == 2
 
 def test_fastai_transform_on_a_tensor():
@@ -175,17 +175,18 @@ def test_fastai_training_loader_augments_and_validation_loader_does_not():
 def test_augment_dataset_reads_a_source_through_the_data_cache(tmp_path):
     "A CheXpert-shaped source is augmented from its preprocessing cache; a bad image's row is refused by number."
     import warnings
-    from cxrstudy.data import ChexpertSource, cached_images, make_fake_chexpert
+    from cxrstudy.sources import ChexpertSource, make_fake_chexpert
+    from cxrstudy.cache import cached_images
     make_fake_chexpert(tmp_path/"cx", n_patients=4, n_valid=2, seed=1)
     s = ChexpertSource(tmp_path/"cx"/"CheXpert-v1.0-small", view="both")
     s.path("valid", 1).write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     store = ArtifactStore(tmp_path/"store")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        imgs, index = augment_dataset(s, [0], 2, "flipping", seed=3, size=32, split="valid", store=store)
+        imgs, index = augment_dataset(s, [0], n_per_image=2, policy="flipping", seed=3, size=32, split="valid", store=store)
         assert len(list((tmp_path/"store"/"image_cache").glob("*.config.json"))) == 1  # augmenting built the data cache
         cached = cached_images(s, "valid", 32, store=store)
     assert len(list((tmp_path/"store"/"image_cache").glob("*.config.json"))) == 1  # ...which training then reuses
     np.testing.assert_array_equal(imgs[1], make_transform("flipping")(np.asarray(cached[0]), subseed(3, 0, 1)))
     with pytest.raises(ValueError, match="row 1 of split 'valid' is a bad image"):
-        augment_dataset(s, [1], 1, "flipping", size=32, split="valid", store=store)
+        augment_dataset(s, [1], policy="flipping", size=32, split="valid", store=store)

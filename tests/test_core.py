@@ -24,10 +24,30 @@ def test_killed_build_leaves_no_artifact_and_rebuilds(tmp_path):
     assert flag.exists(), "the writer never started"
     p.send_signal(signal.SIGKILL); p.wait()
     store = ArtifactStore(tmp_path/"store")
+    debris = [q.name for q in (tmp_path/"store"/"slow").iterdir() if ".tmp-" in q.name]
+    assert debris and all(n.startswith(f".{config_key({'n': 1})}.tmp-{p.pid}-") for n in debris), debris
     assert not store.exists("slow", {"n": 1})  # only a hidden temporary folder is left, never the artifact
+    assert not any(".tmp-" in q.name for q in (tmp_path/"store"/"slow").iterdir())  # opening the key swept the dead writer's
     built = []
     path = store.get_or_build("slow", {"n": 1}, lambda cfg, folder: (built.append(1), (folder/"a.npy").write_text("ok")))
     assert built == [1] and (path/"a.npy").read_text() == "ok"
+
+class _Payload:
+    "A pickle that runs code when loaded: what a planted `.pt` file in a shared cache could hold."
+    def __init__(self, flag): self.flag = str(flag)
+    def __reduce__(self): return (exec, (f"open({self.flag!r}, 'w').write('pwned')",))
+
+def test_planted_pt_with_a_reduce_payload_is_refused(tmp_path):
+    import torch
+    store, flag = ArtifactStore(tmp_path/"store"), tmp_path/"pwned"
+    store.put("model", {"m": 1}, {"w": torch.ones(2), "step": 3}, ".pt")
+    got = store.get("model", {"m": 1}, ".pt")  # tensors and plain containers load as before
+    assert torch.equal(got["w"], torch.ones(2)) and got["step"] == 3
+    planted = store.path("model", {"m": 2}, ".pt"); planted.parent.mkdir(parents=True, exist_ok=True)
+    with open(planted, "wb") as f: torch.save({"w": _Payload(flag)}, f)
+    with pytest.raises(ValueError, match="refusing to load"): store.get("model", {"m": 2}, ".pt")
+    with pytest.raises(ValueError, match="refusing to load"): store.get_or_build("model", {"m": 2}, lambda cfg: {}, ".pt")
+    assert not flag.exists()  # the payload never ran
 
 def test_reuse_by_config_and_new_key_on_change(tmp_path):
     store, calls = ArtifactStore(tmp_path), []

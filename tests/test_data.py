@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from cxrstudy.core import ArtifactStore
-from cxrstudy.data import (FINDINGS, META_COLUMNS, BadImageError, ChexpertSource, CXRDataset, LabelTableSource,
-                           bad_images_table, cache_config, cached_images, cached_split, make_fake_chexpert, open_source,
-                           pydicom_data_file, read_dicom, read_image, resolve_path)
+from cxrstudy.data import FINDINGS, META_COLUMNS, BadImageError, pydicom_data_file, read_dicom, read_image, resolve_path
+from cxrstudy.sources import ChexpertSource, LabelTableSource, make_fake_chexpert, open_source
+from cxrstudy.cache import CXRDataset, bad_images_table, cache_config, cached_images, cached_split
 
 @pytest.fixture(scope="module")
 def fake(tmp_path_factory):
@@ -31,11 +31,6 @@ def test_missing_dir_and_csv_name_the_layout(tmp_path):
     with pytest.raises(FileNotFoundError, match="needs data_dir"):
         open_source("chexpert", None)
 
-def test_missing_columns_are_listed(fake, tmp_path):
-    d = _copy(fake, tmp_path)
-    pd.read_csv(d/"train.csv").drop(columns=["Sex", "Pneumothorax"]).to_csv(d/"train.csv", index=False)
-    with pytest.raises(ValueError, match="missing required columns: Sex, Pneumothorax"):
-        ChexpertSource(d)
 
 def test_label_values_outside_the_vocabulary_name_rows(fake, tmp_path):
     d = _copy(fake, tmp_path)
@@ -53,18 +48,6 @@ def test_raw_values_are_kept(fake):
     np.testing.assert_array_equal(got, raw[FINDINGS].fillna(9).to_numpy())
     assert set(np.unique(got)) <= {-1, 0, 1, 9}
 
-def test_escaping_paths_are_refused(fake, tmp_path):
-    d = _copy(fake, tmp_path)
-    t = pd.read_csv(d/"train.csv"); t.loc[3, "Path"] = "../../../etc/passwd"; t.to_csv(d/"train.csv", index=False)
-    with pytest.raises(ValueError, match="escape the data root and are refused, e.g. row 3"):
-        ChexpertSource(d)
-    t.loc[3, "Path"] = "/etc/passwd"; t.to_csv(d/"train.csv", index=False)  # an absolute path in the CSV
-    with pytest.raises(ValueError, match=r"escape the data root and are refused, e.g. row 3 \(file line 5\).*is absolute"):
-        ChexpertSource(d)
-    with pytest.raises(ValueError, match="is absolute"):
-        resolve_path(d, "/etc/passwd")
-    with pytest.raises(ValueError, match="escapes the data root"):
-        resolve_path(d, "CheXpert-v1.0-small/train/../../../x.jpg")
 
 def test_patient_split_and_views(fake):
     s = ChexpertSource(fake, view="both", seed=1)
@@ -95,9 +78,6 @@ def test_test_labels_per_study_expand_to_images(fake):
     assert t["Path"].str.startswith("CheXpert-v1.0/test/patient647").all()
     assert s.image("test", 0, 16).shape == (16, 16)
 
-def test_unknown_source_lists_valid_ones():
-    with pytest.raises(ValueError, match="valid sources: phantom, chexpert, chexpert-labels"):
-        open_source("mimic")
 
 def test_label_source_has_the_real_table_and_no_images():
     s = LabelTableSource()
@@ -159,7 +139,8 @@ def test_dicom_monochrome1_is_inverted():
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from cxrstudy.core import ArtifactStore
-    from cxrstudy.data import ChexpertSource, cached_images
+    from cxrstudy.sources import ChexpertSource
+    from cxrstudy.cache import cached_images
     src = ChexpertSource(sys.argv[1], view="both", seed=5)
     real = src.image
     def dying(split, i, size=None):
@@ -191,7 +172,8 @@ def test_killed_cache_build_resumes_and_never_serves_half(fake, tmp_path):
 LOGGER = textwrap.dedent("""
     import sys, time
     from cxrstudy.core import ArtifactStore
-    from cxrstudy.data import ChexpertSource, cached_images
+    from cxrstudy.sources import ChexpertSource
+    from cxrstudy.cache import cached_images
     src = ChexpertSource(sys.argv[1], view="both", seed=5)
     real = src.image
     def logged(split, i, size=None):
@@ -251,3 +233,38 @@ def test_phantom_through_open_source_and_the_cache(tmp_path):
     x, y, meta = ds[5]
     assert x.shape == (1, 32, 32) and meta["row"] == 5
     np.testing.assert_array_equal((x[0].numpy() * 255).round().astype(np.uint8), ph.image("valid", 5, 32))
+
+# ---- issue 11: the cache key sees the images; every reader skips bad images
+
+def test_same_csvs_other_pixels_get_their_own_cache(fake, tmp_path):
+    "Two folders with identical CSVs, one with a truncated image: the second is not served the first's pixels."
+    a, b = _copy(fake, tmp_path/"a"), _copy(fake, tmp_path/"b")
+    sb = ChexpertSource(b, view="both"); p = sb.path("valid", 0); p.write_bytes(p.read_bytes()[:100])
+    store = ArtifactStore(tmp_path/"store")
+    cached_images(ChexpertSource(a, view="both"), "valid", 16, store=store)
+    sb = ChexpertSource(b, view="both")
+    with pytest.warns(UserWarning, match="skipping bad image"):
+        cached_images(sb, "valid", 16, store=store)
+    assert len(sb.bad_images) == 1 and sb.fingerprint() != ChexpertSource(a, view="both").fingerprint()
+
+def _run(args, tmp_path):
+    import os
+    from conftest import CLI, ROOT
+    env = dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/"cache"))
+    return subprocess.run(CLI + ["run", "--profile", "smoke", "--no-progress", "--out", str(tmp_path/"run"), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+def test_chapters_that_read_images_skip_bad_ones(fake, tmp_path):
+    "A truncated image in train and one in valid: the masking and augmentation chapters still run, and skip them."
+    d = _copy(fake, tmp_path)
+    s = ChexpertSource(d, view="both")
+    for split in ("train", "valid"): p = s.path(split, 0); p.write_bytes(p.read_bytes()[:100])
+    r = _run(["--source", "chexpert", "--data-dir", str(d), "--only", "masking", "augment"], tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+def test_an_empty_split_is_one_line_before_any_chapter(fake, tmp_path):
+    d = _copy(fake, tmp_path)
+    pd.read_csv(d/"valid.csv").iloc[:0].to_csv(d/"valid.csv", index=False)
+    r = _run(["--source", "chexpert", "--data-dir", str(d), "--only", "cache"], tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "split 'valid'" in r.stderr and "has no rows" in r.stderr and "Traceback" not in r.stderr

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from cxrstudy.core import get_profile
 from cxrstudy.data import FINDINGS, META_COLUMNS
-from cxrstudy.phantom import (PhantomSource, render_phantom, decide_truth, patient_pools, _frontal_table, SPLITS,
-                              TRUTH_DEFAULTS, ANATOMY_KEYS, PATHOLOGIES)
+from cxrstudy.radiograph import ANATOMY_KEYS, render_phantom
+from cxrstudy.phantom import PhantomSource, decide_truth, patient_pools, _frontal_table, SPLITS, TRUTH_DEFAULTS, PATHOLOGIES
 
 @pytest.fixture(scope="module")
 def src(): return PhantomSource(seed=3, n_train=300, n_valid=60, n_test=60)
@@ -130,3 +130,18 @@ def test_decide_truth_rules():
     assert t[1, 1:13].sum() == 0 and t[1, 0] == 1 and t[1, 13] == 1  # reported normal; devices are not a pathology
     t = decide_truth(raw, np.full_like(raw, 0.999), np.full(14, 0.5), np.full(14, 0.5))
     assert t[0, FINDINGS.index("Pneumothorax")] == 0 and t[0, FINDINGS.index("No Finding")] == 1
+
+def test_probe_chapter_same_tables_on_one_core_and_all(tmp_path):
+    "Issue 11.5: the probe chapter at smoke writes identical results/*.csv pinned to one core and free."
+    import os, shutil
+    from conftest import CLI, ROOT
+    if not shutil.which("taskset"): pytest.skip("taskset (util-linux) is not installed")
+    outs = []
+    for k, pin in enumerate((["taskset", "-c", "0"], [])):
+        out = tmp_path/f"run{k}"
+        env = dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/"cache"))
+        r = subprocess.run(pin + CLI + ["run", "--profile", "smoke", "--only", "probe", "--no-progress", "--out", str(out)],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+        outs.append({p.name: p.read_bytes() for p in sorted((out/"results").glob("*.csv"))})
+    assert outs[0] and outs[0] == outs[1]

@@ -1,5 +1,5 @@
 "End-to-end and failure-mode tests of `cxrstudy run`."
-import json, os, shutil, subprocess
+import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import CLI, ROOT
@@ -40,7 +40,14 @@ def test_resume_after_chapter_failure(tmp_path):
     r = cli(*args, env=env)
     assert r.returncode == 0, r.stderr
     assert "build          kept" in r.stderr  # the finished chapter was not run again
-    assert json.loads((tmp_path/"run"/"manifest.json").read_text())["status"] == "ok"
+    man = json.loads((tmp_path/"run"/"manifest.json").read_text())
+    assert man["status"] == "ok"
+    # the resumed manifest keeps the history of attempts: each one's start, end, outcome and chapters
+    assert [a["status"] for a in man["attempts"]] == ["failed", "ok"]
+    assert man["attempts"][0]["chapters"] == {"build": "ok", "check": "failed"}
+    assert man["attempts"][1]["chapters"] == {"build": "kept", "check": "ok"}
+    assert all(a["started"] and a["finished"] and a["started"] <= a["finished"] for a in man["attempts"])
+    assert man["started"] == man["attempts"][0]["started"] and man["finished"] == man["attempts"][1]["finished"]
     # a fresh run of the same chapters reruns them but reuses the stored artifact: built once in all
     r = cli("run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run2"), "--no-progress", env=env)
     assert r.returncode == 0 and (nbs/"builds.log").read_text().count("built") == 1
@@ -51,13 +58,19 @@ def _runs_state():
 
 @pytest.mark.parametrize("args, words", [
     (["--profile", "huge"], "unknown profile 'huge'; choose one of: smoke, cpu, full"),
-    (["--source", "mimic"], "unknown source 'mimic'; choose one of: phantom, chexpert"),
+    (["--source", "mimic"], "unknown source 'mimic'; choose one of: chexpert-labels, chexpert, phantom"),
     (["-p", "no_such_knob=1"], "unknown parameter 'no_such_knob'"),
     (["-p", "epochs"], "is not NAME=VALUE"),
     (["--data-dir", "/no/such/chexpert"], "--data-dir /no/such/chexpert does not exist"),
     (["--only", "no_such_chapter"], "unknown chapter 'no_such_chapter'; valid chapters: core"),
     (["--out", "/proc/cxrstudy-cannot-write-here"], "is not writable"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["--data-dir", str(ROOT/"data")], "--data-dir is read only with --source chexpert"),
+    (["--only", "core", "-p", "seed=5"], "'seed' is set by the runner; use --seed"),
+    (["--only", "core", "-p", "profile='cpu'"], "'profile' is set by the runner; use --profile"),
+    (["--only", "core", "-p", "source=chexpert"], "'source' is set by the runner; use --source"),
+    (["--only", "core", "-p", "data_dir=/tmp"], "'data_dir' is set by the runner; use --data-dir"),
+    (["--only", "core", "-p", "run_dir=/tmp/x"], "'run_dir' is set by the runner; use --out"),
 ])
 def test_bad_input_is_one_clear_line_and_touches_nothing(args, words):
     before = _runs_state()
@@ -67,6 +80,65 @@ def test_bad_input_is_one_clear_line_and_touches_nothing(args, words):
     assert len(lines) == 1 and words in lines[0], r.stderr
     assert _runs_state() == before
     assert not Path("/proc/cxrstudy-cannot-write-here").exists()
+
+def _demo_env(tmp_path):
+    return dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/"cache"))
+
+def test_p_value_of_the_wrong_type_is_refused_before_any_chapter_runs(tmp_path):
+    nbs = demo_chapters(tmp_path/"nbs")  # 02_check declares `retries = 2` and `threshold = 0.5`
+    base = ["run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run"), "--no-progress"]
+    for bad, words in [("retries=abc", "-p retries='abc' is a str; chapter 'check' expects an int"),
+                       ("retries=2.5", "-p retries=2.5 is a float; chapter 'check' expects an int"),
+                       ("threshold=high", "-p threshold='high' is a str; chapter 'check' expects a float")]:
+        r = cli(*base, "-p", bad, env=_demo_env(tmp_path))
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        assert r.returncode == 2 and len(lines) == 1 and words in lines[0], r.stderr
+        assert not (tmp_path/"run").exists() and not (nbs/"builds.log").exists()  # nothing ran, nothing was written
+    r = cli(*base, "-p", "retries=3", "-p", "threshold=1", env=_demo_env(tmp_path))  # an int for a float is fine
+    assert r.returncode == 0, r.stderr
+
+def test_reusing_out_with_other_parameters_is_refused(tmp_path):
+    nbs = demo_chapters(tmp_path/"nbs"); out = tmp_path/"run"
+    r = cli("run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(out), "--no-progress", env=_demo_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    r = cli("run", "--nbs", str(nbs), "--profile", "cpu", "--only", "check", "-p", "retries=5", "--out", str(out),
+            "--no-progress", env=_demo_env(tmp_path))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "made with other parameters" in lines[0] and "profile 'smoke' there, 'cpu' now" in lines[0], lines[0]
+    assert "retries unset there, 5 now" in lines[0] and "choose a new --out" in lines[0], lines[0]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # the run folder is untouched
+
+def test_ctrl_c_shows_only_the_runners_line(tmp_path):
+    nbs = tmp_path/"nbs"; nbs.mkdir()
+    from cxrstudy.runner import _demo_notebook
+    _demo_notebook(nbs/"01_slow.ipynb", "import time\nfrom pathlib import Path\nPath('STARTED').touch()\ntime.sleep(120)")
+    p = subprocess.Popen(CLI + ["run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run"), "--no-progress"],
+                         cwd=ROOT, env=_demo_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    for _ in range(1200):
+        if (nbs/"STARTED").exists() or p.poll() is not None: break
+        time.sleep(0.1)
+    assert (nbs/"STARTED").exists(), p.communicate()
+    time.sleep(0.5)
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: SIGINT to the foreground process group
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert lines[-1] == "cxrstudy run: interrupted; rerun the same command with --out <run> to resume", err
+    assert not any(w in err for w in ("Traceback", "ZMQ", "IPKernelApp")), err  # the kernel's own noise goes to run.log
+    assert all(l.startswith(("cxrstudy run:", "[1/1]")) for l in lines), err
+    assert json.loads((tmp_path/"run"/"manifest.json").read_text())["status"] == "interrupted"
+
+def test_read_only_cache_is_refused_before_the_run(tmp_path):
+    nbs = demo_chapters(tmp_path/"nbs")
+    env = dict(os.environ, CXRSTUDY_CACHE="/proc/cxrstudy-cannot-write-here")
+    r = cli("run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run"), env=env)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "/proc/cxrstudy-cannot-write-here" in lines[0] and "CXRSTUDY_CACHE" in lines[0], lines[0]
+    assert not (tmp_path/"run").exists()
 
 def test_malformed_chexpert_folder_is_refused_before_running(tmp_path):
     (tmp_path/"CheXpert-v1.0-small").mkdir()
