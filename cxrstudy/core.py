@@ -277,7 +277,7 @@ def output_dir(run_dir:Path|str|None, kind:str)->Path:
 
 def save_table(df, # the table (a DataFrame)
                name:str, # file stem: results/<name>.csv
-               run_dir=None, # the run directory, or None for scratch
+               *, run_dir=None, # the run directory, or None for scratch
                source:str="phantom", profile:str="smoke",
                caption:str="", # what the table shows
                **extra, # more provenance (e.g. label policy, model)
@@ -289,11 +289,11 @@ def save_table(df, # the table (a DataFrame)
                                       provenance=provenance(source, profile, **extra), columns=list(map(str, df.columns))))
     return d/f"{name}.csv"
 
-def show_table(df, caption:str, source:str="phantom", profile:str="smoke", **extra):
+def show_table(df, caption:str, *, source:str="phantom", profile:str="smoke", **extra):
     "`df` styled with its caption and provenance, for display in a chapter."
     return df.style.set_caption(f"{caption} — {provenance(source, profile, **extra)}")
 
-def save_figure(fig, name:str, run_dir=None, source:str="phantom", profile:str="smoke", **extra)->Path:
+def save_figure(fig, name:str, *, run_dir=None, source:str="phantom", profile:str="smoke", **extra)->Path:
     "Stamp the provenance under `fig` and save it as `figures/<name>.png`; returns the path."
     fig.text(0.01, 0.005, provenance(source, profile, **extra), fontsize=7, color="0.35", ha="left", va="bottom")
     d = output_dir(run_dir, "figures")

@@ -116,7 +116,7 @@ def test_bad_images_reach_the_run_manifest_count(fake, tmp_path):
         cached_images(s, "valid", 16, store=ArtifactStore(tmp_path/"store"))
     run = tmp_path/"run"
     assert count_bad_images(run) == 0
-    save_table(bad_images_table(s), "bad_images", run, "chexpert", "smoke")
+    save_table(bad_images_table(s), "bad_images", run_dir=run, source="chexpert", profile="smoke")
     assert count_bad_images(run) == 1
 
 def test_image_sizes(fake):
