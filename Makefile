@@ -52,3 +52,6 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/augment_speed.py
 	$(BIN)/python bench/site_speed.py --repeat 3
 	$(BIN)/python bench/metrics_speed.py
+	$(BIN)/python bench/classify_speed.py --profile cpu
+	$(BIN)/python bench/genmetrics_speed.py
+	$(BIN)/python bench/diffusion_speed.py --profile cpu
