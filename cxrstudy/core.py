@@ -48,6 +48,23 @@ PROFILES = {
                         diffusion_steps=4, fig_points=500, ratios=dict(unbalanced=dict(pos_copies=2, neg_fraction=0.1), balanced=dict(copies=1))),
         significance=dict(n_boot=1000, n_perm=10000),
     ),
+    # between cpu and full: the thesis's networks on the phantom at 128 px, sized to finish the whole study in about an hour
+    # on one current GPU in bf16 (an estimate from the measured CPU costs: bench/results/gpu_profile_estimate.md)
+    "gpu": dict(
+        data=dict(image_size=128, n_train=16000, n_valid=2000, n_test=2000, cache_size=128),
+        probe=dict(n_train=8000, n_valid=2000, image_size=64, cnn_epochs=12),
+        phantom=dict(n_label_sample=20_000, n_speed=1000),
+        classify=dict(image_size=128, epochs=3, batch_size=None, variant="full", arch="thesis_densenet", n_train=None, patience=2, threshold_rule="max_f1", seeds=1),
+        augment=dict(n_per_image=4, n_images=256),
+        diffusion=dict(image_size=128, block_out_channels=(128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32,
+                       timesteps=1000, epochs=10, batch_size=64, n_train=None, lr=2e-4, warmup_steps=200, ema_decay=0.999,
+                       checkpoint_every=1000, sample_steps=50, n_samples=256, n_ddpm=16,
+                       variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 4000})),
+        genmetrics=dict(n_images=2000, n_samples=1000, feature_width=64, kid_subsets=100),
+        strategies=dict(n_train=None, epochs=3, image_size=128, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
+                        diffusion_steps=50, fig_points=1000, ratios={}),
+        significance=dict(n_boot=1000, n_perm=10000),
+    ),
     "full": dict(
         data=dict(image_size=256, n_train=None, n_valid=None, n_test=None, cache_size=256),
         probe=dict(n_train=20000, n_valid=5000, image_size=64, cnn_epochs=12),

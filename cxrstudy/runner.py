@@ -304,7 +304,7 @@ class _Parser(argparse.ArgumentParser):
 def run_parser()->argparse.ArgumentParser:
     "The parser of `cxrstudy run`."
     p = _Parser(prog="cxrstudy run", description=run_study.__doc__)
-    p.add_argument("--profile", default="cpu", help="smoke | cpu | full (default cpu)")
+    p.add_argument("--profile", default="cpu", help="smoke | cpu | gpu | full (default cpu)")
     p.add_argument("--source", default="phantom", help="a registered data source: phantom (embedded, default), chexpert, ...")
     p.add_argument("--data-dir", help="your CheXpert-v1.0-small folder (with --source chexpert); see data/README.md")
     p.add_argument("--only", nargs="+", metavar="CHAPTER", help="run only these chapters, in study order")

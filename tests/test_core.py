@@ -59,7 +59,7 @@ def test_reuse_by_config_and_new_key_on_change(tmp_path):
     assert json.loads((tmp_path/"arr"/f"{config_key({'v': 2})}.config.json").read_text()) == {"v": 2}
 
 def test_unknown_profile_message():
-    with pytest.raises(ValueError, match="valid profiles: smoke, cpu, full"): get_profile("gpu")
+    with pytest.raises(ValueError, match="valid profiles: smoke, cpu, gpu, full"): get_profile("tpu")
 
 def test_manifest_survives_reload(tmp_path):
     m = RunManifest(tmp_path, "smoke", {"seed": 1}, "phantom", "abc", 1, "cpu").save()

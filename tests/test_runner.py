@@ -57,7 +57,7 @@ def _runs_state():
     return sorted(str(p) for p in runs.rglob("*")) if runs.exists() else None
 
 @pytest.mark.parametrize("args, words", [
-    (["--profile", "huge"], "unknown profile 'huge'; choose one of: smoke, cpu, full"),
+    (["--profile", "huge"], "unknown profile 'huge'; choose one of: smoke, cpu, gpu, full"),
     (["--source", "mimic"], "unknown source 'mimic'; choose one of: chexpert-labels, chexpert, phantom"),
     (["-p", "no_such_knob=1"], "unknown parameter 'no_such_knob'"),
     (["-p", "epochs"], "is not NAME=VALUE"),
