@@ -16,12 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-def best(fn, repeat:int):
-    "Best-of-`repeat` seconds of `fn()`, and its last result."
-    t_best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter(); out = fn(); t_best = min(t_best, time.perf_counter() - t0)
-    return t_best, out
+from _timing import best
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

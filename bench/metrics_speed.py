@@ -25,12 +25,7 @@ def simulate(n:int, seed:int, shift:float=1.2):
     pb = 1 / (1 + np.exp(-(0.8 * shift * y + 0.6 * u + 0.8 * rng.normal(size=n) - 1)))
     return y, pa, pb
 
-def best(fn, repeat:int):
-    "Best-of-`repeat` seconds of `fn()`, and its last result."
-    t_best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter(); out = fn(); t_best = min(t_best, time.perf_counter() - t0)
-    return t_best, out
+from _timing import best
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
