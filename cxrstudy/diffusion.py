@@ -32,7 +32,8 @@ __all__ = ['DIFFUSION_VERSION', 'CLASS_NAMES', 'NULL_CLASS', 'CONDITIONINGS', 'B
            'guided_eps', 'Step', 'alpha_bar', 'ddim_step', 'ddpm_step', 'sampler_timesteps', 'sample', 'denoise_from',
            'TrainingData', 'training_data', 'Precision', 'training_precision', 'checkpoints', 'FitResult',
            'fit_diffusion', 'TrainedDiffusion', 'model_key', 'save_diffusion', 'load_diffusion', 'train_diffusion',
-           'RandomConvFeatures', 'frechet_distance']
+           'RandomConvFeatures', 'frechet_distance', 'resize_images', 'classifier_probs', 'separation_auc',
+           'pixel_diversity', 'choose_guidance', 'class_fidelity']
 
 # %% ../nbs/07_diffusion.ipynb #bbd7ddfe
 DIFFUSION_VERSION = 1
@@ -608,3 +609,92 @@ def frechet_distance(real:np.ndarray, fake:np.ndarray, seed:int=0)->float:
     as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))[:, None].repeat(1, 3, 1, 1)
     fd.update(as_t(real), real=True); fd.update(as_t(fake), real=False)
     return float(fd.compute())
+
+# %% ../nbs/07_diffusion.ipynb #a7c3f1d2
+def resize_images(images, # uint8 images (N, H, W)
+                  size:int, # the side of the output
+                 )->np.ndarray:
+    "uint8 images (N, size, size): bilinear, antialiased when shrinking; returned as they are when already that size."
+    a = np.asarray(images)
+    if a.dtype != np.uint8 or a.ndim != 3: raise ValueError(f"images must be uint8 (N, H, W), got {a.dtype} {a.shape}")
+    if a.shape[1:] == (size, size): return a
+    x = torch.from_numpy(np.ascontiguousarray(a)).float()[:, None]
+    y = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < max(a.shape[1:]))
+    return y.round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()
+
+def classifier_probs(learner, # `cxrstudy.classify.train_classifier(...).learner`
+                     images, # uint8 (N, S, S) at the classifier's image size S (`learner.cxr["image_size"]`)
+                     batch_size:int=256,
+                    )->np.ndarray:
+    """P(finding) (N,) of `images` under the classification chapter's classifier.
+    `classify.predict` scores only the images of a split; this runs `learner.model` on batches the same way it does:
+    the classifier's input mask applied (`ClassifyItems`), pixels / 255, eval mode, no gradients, then the loss's activation."""
+    from cxrstudy.classify import ClassifyItems
+    c = getattr(learner, "cxr", None)
+    if not isinstance(c, dict): raise TypeError("classifier_probs takes the learner of train_classifier(...).learner")
+    a, s = np.asarray(images), c["image_size"]
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[1:] != (s, s):
+        raise ValueError(f"images must be uint8 (N, {s}, {s}) (the classifier's image size; see resize_images), got {a.dtype} {a.shape}")
+    items = ClassifyItems(None, [], np.zeros(len(a), np.float32), 1, extra=a, mask=c["mask"])
+    model, dev = learner.model, next(learner.model.parameters()).device
+    was, out = model.training, []
+    model.eval()
+    try:
+        with torch.inference_mode(), single_threaded():
+            for x, _ in torch.utils.data.DataLoader(items, batch_size=batch_size, shuffle=False, num_workers=0):
+                out.append(learner.loss_func.activation(model(x.as_subclass(torch.Tensor).to(dev))).float().cpu().numpy().reshape(-1))
+    finally: model.train(was)
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+def separation_auc(p_neg, # scores of the negative-conditioned images
+                   p_pos, # scores of the positive-conditioned images
+                  )->tuple:
+    "(AUC, note): P(a positive scores above a negative), ties counting 1/2; (NaN, reason) when a class has no image."
+    pn, pp = np.asarray(p_neg, np.float64).reshape(-1), np.asarray(p_pos, np.float64).reshape(-1)
+    if len(pn) == 0 or len(pp) == 0: return float("nan"), f"AUC undefined: {len(pp)} positive and {len(pn)} negative images"
+    return float((np.sign(pp[:, None] - pn[None, :]) + 1).mean() / 2), ""
+
+def pixel_diversity(images)->float:
+    "Mean pairwise L2 distance of uint8 images (N, H, W), pixels in [0, 1], divided by sqrt(H*W) (an RMS pixel difference); NaN for N < 2."
+    a = np.asarray(images)
+    if len(a) < 2: return float("nan")
+    x = torch.from_numpy(a.reshape(len(a), -1).astype(np.float64) / 255)
+    d = torch.cdist(x, x)[tuple(torch.triu_indices(len(a), len(a), 1))]
+    return float(d.mean() / math.sqrt(x.shape[1]))
+
+def choose_guidance(table:pd.DataFrame, # rows with columns guidance and auc
+                    tol:float=0.01)->float:
+    "The smallest guidance weight whose AUC is within `tol` of the best; the smallest weight when every AUC is NaN."
+    t = table.sort_values("guidance")
+    if t.auc.isna().all(): return float(t.guidance.iloc[0])
+    return float(t.guidance[t.auc >= t.auc.max() - tol].iloc[0])
+
+def class_fidelity(model:Diffusion, # a class-conditional model (`train_diffusion(...).model`)
+                   learner, # the classifier (`train_classifier(...).learner`)
+                   n:int, # samples per class and guidance weight
+                   guidance_weights, # the weights w
+                   steps:int, # DDIM steps
+                   sampler:str="ddim", seed:int=0, real:dict|None=None, # optional {0: negatives, 1: positives} real uint8 images for a reference row
+                   batch_size:int=16)->pd.DataFrame:
+    "The class-fidelity table: per w (and `real`), mean P(finding) of positive- and negative-conditioned samples, their AUC and pixel diversity."
+    if not model.conditional: raise ValueError("class fidelity needs a class-conditional model (conditioning='class')")
+    if not isinstance(n, numbers.Integral) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
+    size, rows = learner.cxr["image_size"], {}
+    def row(neg, pos, w):
+        pn, pp = classifier_probs(learner, resize_images(neg, size)), classifier_probs(learner, resize_images(pos, size))
+        auc, note = separation_auc(pn, pp)
+        return dict(guidance=w, n_neg=len(neg), n_pos=len(pos), p_pos_cond=pp.mean() if len(pp) else np.nan,
+                    p_neg_cond=pn.mean() if len(pn) else np.nan, auc=auc, diversity_pos=pixel_diversity(pos),
+                    diversity_neg=pixel_diversity(neg), note=note)
+    for w in guidance_weights:
+        imgs = sample(model, 2 * n, label=[0] * n + [1] * n, guidance=float(w), sampler=sampler, steps=steps, seed=seed,
+                      batch_size=batch_size, progress=False)
+        rows[f"w={float(w):g}"] = row(imgs[:n], imgs[n:], float(w))
+    t = pd.DataFrame.from_dict(rows, orient="index")
+    t["chosen"] = t.guidance == choose_guidance(t)
+    if real is not None:
+        r = pd.DataFrame.from_dict({"real": row(real[0], real[1], np.nan)}, orient="index").assign(chosen=False)
+        t = pd.concat([t, r])
+    t.index.name = "samples"
+    return t
+
