@@ -610,7 +610,7 @@ def frechet_distance(real:np.ndarray, fake:np.ndarray, seed:int=0)->float:
     fd.update(as_t(real), real=True); fd.update(as_t(fake), real=False)
     return float(fd.compute())
 
-# %% ../nbs/07_diffusion.ipynb #a7c3f1d2
+# %% ../nbs/07_diffusion.ipynb #1cbe8a25
 def resize_images(images, # uint8 images (N, H, W)
                   size:int, # the side of the output
                  )->np.ndarray:
@@ -646,6 +646,7 @@ def classifier_probs(learner, # `cxrstudy.classify.train_classifier(...).learner
     finally: model.train(was)
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
+# %% ../nbs/07_diffusion.ipynb #e4f5cffe
 def separation_auc(p_neg, # scores of the negative-conditioned images
                    p_pos, # scores of the positive-conditioned images
                   )->tuple:
@@ -669,6 +670,7 @@ def choose_guidance(table:pd.DataFrame, # rows with columns guidance and auc
     if t.auc.isna().all(): return float(t.guidance.iloc[0])
     return float(t.guidance[t.auc >= t.auc.max() - tol].iloc[0])
 
+# %% ../nbs/07_diffusion.ipynb #578f7e71
 def class_fidelity(model:Diffusion, # a class-conditional model (`train_diffusion(...).model`)
                    learner, # the classifier (`train_classifier(...).learner`)
                    n:int, # samples per class and guidance weight
@@ -697,4 +699,3 @@ def class_fidelity(model:Diffusion, # a class-conditional model (`train_diffusio
         t = pd.concat([t, r])
     t.index.name = "samples"
     return t
-
