@@ -7,3 +7,13 @@ def best(fn, repeat:int):
     for _ in range(repeat):
         t0 = time.perf_counter(); out = fn(); t_best = min(t_best, time.perf_counter() - t0)
     return t_best, out
+
+def command(script:str, args)->str:
+    "The command line that reproduces a run of `bench/<script>` with the parsed `args` (the report path left out)."
+    return f"python bench/{script}" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "out")
+
+def load_note(load_at_start:float)->str:
+    "How busy the machine was while a benchmark ran, for the report."
+    import os
+    return (f"one process on a shared {os.cpu_count()}-core machine with other jobs running (1-minute load average "
+            f"{load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end), so treat the numbers as rough")

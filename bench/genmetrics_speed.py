@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _timing import best
+from _timing import best, command, load_note
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,13 +52,11 @@ def main(argv=None):
     print(f"kernel_distance (100 x 1000): {t_kid:.2f} s, KID {kid.mean:.6f} +- {kid.std:.6f}")
 
     ok = lambda t: "yes" if t <= 10 else "**no**"
-    cmd = "python bench/genmetrics_speed.py" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(a).items() if k != "out")
+    cmd = command("genmetrics_speed.py", a)
     lines = ["# Generation metrics speed: Frechet distance of two 10,000 x 1,024 feature sets", "",
              f"Command: `{cmd}` (run from the project root with the project's virtual environment)", "",
              f"Machine: {platform.platform()}, Python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__} "
-             f"({torch.get_num_threads()} threads), torchmetrics {torchmetrics.__version__}; device {a.device}, one process on a "
-             f"shared {os.cpu_count()}-core machine with other jobs running (1-minute load average {load0:.2f} at the start, "
-             f"{os.getloadavg()[0]:.2f} at the end), so treat the numbers as rough.", "",
+             f"({torch.get_num_threads()} threads), torchmetrics {torchmetrics.__version__}; device {a.device}, " + load_note(load0) + ".", "",
              f"Data: two simulated sets of {a.n:,} x {a.d:,} correlated Gaussian features (float32, seed {a.seed}), the second "
              "scaled and shifted. `frechet_distance`: best of "
              f"{a.repeat} runs; the others: one run.", "",

@@ -25,7 +25,7 @@ def simulate(n:int, seed:int, shift:float=1.2):
     pb = 1 / (1 + np.exp(-(0.8 * shift * y + 0.6 * u + 0.8 * rng.normal(size=n) - 1)))
     return y, pa, pb
 
-from _timing import best
+from _timing import best, command, load_note
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,13 +67,11 @@ def main(argv=None):
     print(f"auc_test delong: {t_delong:.3f} s, p {rd.pvalue:.5f}")
 
     ok = lambda t: "yes" if t <= 5 else "**no**"
-    cmd = "python bench/metrics_speed.py" + "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(a).items() if k != "out")
+    cmd = command("metrics_speed.py", a)
     lines = ["# Metrics speed: bootstrap intervals and the AUC permutation test, vectorised vs a Python loop", "",
              f"Command: `{cmd}` (run from the project root with the project's virtual environment)", "",
              f"Machine: {platform.platform()}, Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-             f"scikit-learn {sklearn.__version__}, MLstatkit {MLstatkit.__version__}; CPU only, one process on a shared "
-             f"{os.cpu_count()}-core machine with other jobs running (1-minute load average {load0:.2f} at the start, "
-             f"{os.getloadavg()[0]:.2f} at the end), so treat the numbers as rough.", "",
+             f"scikit-learn {sklearn.__version__}, MLstatkit {MLstatkit.__version__}; CPU only, " + load_note(load0) + ".", "",
              f"Data: simulated binormal predictions, 20% positive. Vectorised calls: best of {a.repeat} runs. Loops: one run "
              "over the same redraws / swaps, so both sides compute the same numbers (checked in the last column).", "",
              "| task | vectorised (s) | within 5 s | plain Python loop (s) | loop / vectorised | same result |",

@@ -653,7 +653,8 @@ def separation_auc(p_neg, # scores of the negative-conditioned images
     "(AUC, note): P(a positive scores above a negative), ties counting 1/2; (NaN, reason) when a class has no image."
     pn, pp = np.asarray(p_neg, np.float64).reshape(-1), np.asarray(p_pos, np.float64).reshape(-1)
     if len(pn) == 0 or len(pp) == 0: return float("nan"), f"AUC undefined: {len(pp)} positive and {len(pn)} negative images"
-    return float((np.sign(pp[:, None] - pn[None, :]) + 1).mean() / 2), ""
+    from sklearn.metrics import roc_auc_score  # the Mann-Whitney AUC, ties counting 1/2
+    return float(roc_auc_score(np.r_[np.zeros(len(pn)), np.ones(len(pp))], np.r_[pn, pp])), ""
 
 def pixel_diversity(images)->float:
     "Mean pairwise L2 distance of uint8 images (N, H, W), pixels in [0, 1], divided by sqrt(H*W) (an RMS pixel difference); NaN for N < 2."
