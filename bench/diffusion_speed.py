@@ -1,10 +1,11 @@
 """Benchmark: diffusion training throughput (images/s) and peak memory, ours vs the loop of diffusers' train_unconditional.py.
 
-Usage: python bench/diffusion_speed.py [--profile cpu] [--steps 12] [--warmup 3] [--rounds 2] [--threads 1]
+Usage: python bench/diffusion_speed.py [--profile cpu] [--steps 12] [--warmup 3] [--rounds 3] [--threads 2]
                                        [--out bench/results/diffusion_speed.md]
 
 For the profile's UNet, batch size and DDPMScheduler (unconditional, so both loops run the same network):
-  ours       - `cxrstudy.diffusion.fit_diffusion` (seeded per-step draws, NaN check, EMA, clipping, accelerate), timed per update
+  ours       - `cxrstudy.diffusion.fit_diffusion` (seeded per-step draws, NaN check, EMA, clipping, accelerate; fused AdamW and
+               foreach EMA kernels, where the example keeps PyTorch's per-tensor loops), timed per update, at `--threads` torch threads
   reference  - the inner loop of diffusers' examples/unconditional_image_generation/train_unconditional.py, copied
                (global-RNG noise and timesteps, accelerator.accumulate, clip_grad_norm_, AdamW, cosine schedule, EMAModel.step),
                fed by a DataLoader over the same in-memory images
@@ -20,7 +21,7 @@ def worker(kind:str, profile:str, steps:int, warmup:int, threads:int)->dict:
     import torch.nn.functional as F
     torch.set_num_threads(threads)
     from cxrstudy.diffusion import TrainingData, diffusion_config, fit_diffusion, make_scheduler, new_diffusion
-    cfg = diffusion_config(profile, conditioning="none", checkpoint_every=10**9, grid_every=10**9, warmup_steps=0)
+    cfg = diffusion_config(profile, conditioning="none", checkpoint_every=10**9, grid_every=10**9, warmup_steps=0, cpu_threads=threads)
     bs = cfg["batch_size"]; n = bs * steps
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 256, (n, cfg["image_size"], cfg["image_size"]), dtype=np.uint8)
@@ -67,8 +68,8 @@ def worker(kind:str, profile:str, steps:int, warmup:int, threads:int)->dict:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="cpu"); ap.add_argument("--steps", type=int, default=12)
-    ap.add_argument("--warmup", type=int, default=3); ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=3); ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of both loops (the chapter trains with cpu_threads=2)")
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"diffusion_speed.md"))
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -88,7 +89,7 @@ def main(argv=None):
              f"Machine: {platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, diffusers {diffusers.__version__}, "
              f"accelerate {accelerate.__version__}; CPU only, {a.threads} torch thread(s), shared 2-core machine (1-minute load average "
              f"{load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end), so treat absolute numbers as rough; the ratio is what counts.", "",
-             "Same UNet (the profile's, unconditional), batch, DDPMScheduler, AdamW, cosine schedule, clipping and EMA in both; random uint8 images "
+             "Same UNet (the profile's, unconditional), batch, DDPMScheduler, AdamW, cosine schedule, clipping and EMA in both (ours: fused AdamW and foreach EMA); random uint8 images "
              "(the pixels do not change the cost). Median seconds per update after the warm-up, best of the rounds; peak RSS of each measuring process.", "",
              "| loop | images/s | s/update | peak RSS (MiB) | rounds (images/s) |", "|---|---:|---:|---:|---|"]
     for k in ("reference", "ours"):

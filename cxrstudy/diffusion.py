@@ -23,7 +23,7 @@ from .cache import cached_split
 from .core import ArtifactStore, array_key, config_key, get_profile, pick_device, write_json
 from .data import FINDINGS
 from .labels import impute
-from .probe import single_threaded
+from .probe import fixed_threads, single_threaded
 
 # %% auto #0
 __all__ = ['DIFFUSION_VERSION', 'CLASS_NAMES', 'NULL_CLASS', 'CONDITIONINGS', 'BETA_SCHEDULES', 'SAMPLERS', 'TRAINED_FOR',
@@ -32,11 +32,11 @@ __all__ = ['DIFFUSION_VERSION', 'CLASS_NAMES', 'NULL_CLASS', 'CONDITIONINGS', 'B
            'guided_eps', 'Step', 'alpha_bar', 'ddim_step', 'ddpm_step', 'sampler_timesteps', 'sample', 'denoise_from',
            'TrainingData', 'training_data', 'Precision', 'training_precision', 'checkpoints', 'FitResult',
            'fit_diffusion', 'TrainedDiffusion', 'model_key', 'save_diffusion', 'load_diffusion', 'train_diffusion',
-           'RandomConvFeatures', 'frechet_distance', 'resize_images', 'classifier_probs', 'separation_auc',
+           'SamplerFeatures', 'roughness', 'sampler_fd', 'resize_images', 'classifier_probs', 'separation_auc',
            'pixel_diversity', 'choose_guidance', 'class_fidelity']
 
 # %% ../nbs/07_diffusion.ipynb #bbd7ddfe
-DIFFUSION_VERSION = 1
+DIFFUSION_VERSION = 2  # 2: fused AdamW and foreach EMA (same arithmetic, other rounding than version 1)
 CLASS_NAMES = ("negative", "positive")  # class ids 0 and 1; id len(CLASS_NAMES) is the reserved null class
 NULL_CLASS = len(CLASS_NAMES)
 CONDITIONINGS = ("class", "none")
@@ -48,12 +48,12 @@ def _base_config(p:dict)->dict:
     "The full configuration made from a profile's `diffusion` section `p`."
     return dict(image_size=p["image_size"], in_channels=1, block_out_channels=list(p["block_out_channels"]),
                 layers_per_block=p["layers_per_block"], norm_num_groups=p["norm_num_groups"],
-                timesteps=p["timesteps"], beta_schedule="linear", beta_start=1e-4, beta_end=0.02, clip_sample=True,
+                timesteps=p["timesteps"], beta_schedule=p["beta_schedule"], beta_start=1e-4, beta_end=0.02, clip_sample=True,
                 conditioning="class", p_uncond=0.1, positives_only=False, trained_for="both",
                 uncertain="ones", not_mentioned=0, n_train=p["n_train"],
                 epochs=p["epochs"], batch_size=p["batch_size"], grad_accum=1, lr=p["lr"], adam_betas=[0.95, 0.999],
                 weight_decay=1e-6, warmup_steps=p["warmup_steps"], grad_clip=1.0, ema_decay=p["ema_decay"],
-                ema_power=0.75, mixed_precision="auto", checkpoint_every=p["checkpoint_every"], grid_every=None)
+                ema_power=0.75, mixed_precision="auto", cpu_threads=2, checkpoint_every=p["checkpoint_every"], grid_every=None)
 
 # %% ../nbs/07_diffusion.ipynb #a5453b46
 def _check_config(c:dict)->dict:
@@ -67,7 +67,7 @@ def _check_config(c:dict)->dict:
     if not 0 <= c["p_uncond"] < 1: bad("p_uncond", "it is a probability in [0, 1)")
     if c["positives_only"] and c["conditioning"] != "none":
         raise ValueError("positives_only=True trains on one class, so it needs conditioning='none' (the thesis's route)")
-    for k in ("image_size", "timesteps", "epochs", "batch_size", "grad_accum", "layers_per_block", "norm_num_groups", "checkpoint_every"):
+    for k in ("image_size", "timesteps", "epochs", "batch_size", "grad_accum", "layers_per_block", "norm_num_groups", "checkpoint_every", "cpu_threads"):
         if not isinstance(c[k], numbers.Integral) or c[k] < 1: bad(k, "it must be a positive integer")
     levels = len(c["block_out_channels"])
     if c["image_size"] % 2 ** (levels - 1): bad("image_size", f"it must be divisible by 2**{levels - 1} for {levels} resolutions")
@@ -450,13 +450,15 @@ def _setup(cfg:dict, data:TrainingData, seed:int, device:str):
     acc = Accelerator(cpu=device == "cpu", mixed_precision=prec.mixed_precision, gradient_accumulation_steps=cfg["grad_accum"])
     unet = new_diffusion(cfg, seed).unet
     if prec.channels_last: unet = unet.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(unet.parameters(), lr=cfg["lr"], betas=tuple(cfg["adam_betas"]), weight_decay=cfg["weight_decay"])
+    # one fused kernel per step instead of a Python loop over ~200 tensors (CPU and CUDA have it; other devices keep the loop)
+    fused = True if str(device).split(":")[0] in ("cpu", "cuda") else None
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg["lr"], betas=tuple(cfg["adam_betas"]), weight_decay=cfg["weight_decay"], fused=fused)
     n_batches = len(data.rows) // cfg["batch_size"]
     total = cfg["epochs"] * (n_batches // cfg["grad_accum"])
     sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=cfg["warmup_steps"], num_training_steps=total)
     unet, opt = acc.prepare(unet, opt)
     ema = EMAModel(acc.unwrap_model(unet).parameters(), decay=cfg["ema_decay"], use_ema_warmup=True, inv_gamma=1.0,
-                   power=cfg["ema_power"], model_cls=UNet2DModel, model_config=acc.unwrap_model(unet).config)
+                   power=cfg["ema_power"], foreach=True, model_cls=UNet2DModel, model_config=acc.unwrap_model(unet).config)
     ema.to(acc.device)
     acc.register_for_checkpointing(sched, ema)
     return acc, unet, opt, sched, ema, n_batches, total
@@ -526,7 +528,7 @@ def fit_diffusion(cfg:dict, # a diffusion configuration (`diffusion_config`)
     grid_every = cfg["grid_every"] or cfg["checkpoint_every"]
     run = lambda: _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, progress)
     if device != "cpu": return run()
-    with single_threaded(): return run()
+    with fixed_threads(cfg["cpu_threads"]): return run()
 
 # %% ../nbs/07_diffusion.ipynb #fa0b7190
 class TrainedDiffusion(NamedTuple):
@@ -588,24 +590,37 @@ def train_diffusion(source, # a data source (phantom, chexpert)
     return out._replace(loaded=False)
 
 # %% ../nbs/07_diffusion.ipynb #05937db6
-class RandomConvFeatures(torch.nn.Module):
-    "A fixed random conv net (seeded): uint8 (N, C, H, W) images -> (N, 32) features, for a Fréchet distance that needs no downloaded weights."
-    num_features = 32
-    def __init__(self, seed:int=0, size:int=64):
-        super().__init__(); self.size = size
+class SamplerFeatures(torch.nn.Module):
+    "A fixed random conv net (seeded): uint8 (N, C, H, W) images -> (N, 2·channels) features, the mean and std of each last-layer channel."
+    def __init__(self, seed:int=0, size:int=64, channels:int=4):
+        super().__init__(); self.size, self.num_features = size, 2 * channels
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             blk = lambda i, o: [torch.nn.Conv2d(i, o, 3, stride=2, padding=1), torch.nn.GELU()]
-            self.net = torch.nn.Sequential(*blk(1, 16), *blk(16, 32), *blk(32, 32), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+            self.net = torch.nn.Sequential(*blk(1, 16), *blk(16, 16), *blk(16, channels))
         self.requires_grad_(False).eval()
     def forward(self, x):
         x = x.float().mean(1, keepdim=True) / 127.5 - 1
-        return self.net(F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False))
+        h = self.net(F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)).flatten(2)
+        return torch.cat([h.mean(-1), h.std(-1)], 1)
 
-def frechet_distance(real:np.ndarray, fake:np.ndarray, seed:int=0)->float:
-    "Fréchet distance between uint8 image sets (N, H, W) in `RandomConvFeatures(seed)` space (torchmetrics' FID computation; not FID)."
+def roughness(images)->float:
+    "Mean absolute difference of horizontally neighbouring pixels of uint8 images (N, H, W), in grey levels: high for noise, low for smooth images."
+    a = np.asarray(images)
+    if a.dtype != np.uint8 or a.ndim != 3: raise ValueError(f"images must be uint8 (N, H, W), got {a.dtype} {a.shape}")
+    return float(np.abs(np.diff(a.astype(np.int16), axis=2)).mean())
+
+def sampler_fd(real:np.ndarray, # uint8 (N, H, W) real images (the reference)
+               fake:np.ndarray, # uint8 (M, H, W) generated images
+               seed:int=0, # the feature net's seed
+              )->float:
+    "Fréchet distance between uint8 image sets in `SamplerFeatures(seed)` space (torchmetrics' FID computation; not FID)."
     from torchmetrics.image.fid import FrechetInceptionDistance
-    fd = FrechetInceptionDistance(feature=RandomConvFeatures(seed), reset_real_features=True)
+    feats = SamplerFeatures(seed)
+    if min(len(real), len(fake)) <= feats.num_features:
+        raise ValueError(f"the Fréchet distance needs more than {feats.num_features} images per set (the feature dimension) for "
+                         f"non-singular covariances; got {len(real)} real and {len(fake)} generated: sample more images")
+    fd = FrechetInceptionDistance(feature=feats, reset_real_features=True)
     as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))[:, None].repeat(1, 3, 1, 1)
     fd.update(as_t(real), real=True); fd.update(as_t(fake), real=False)
     return float(fd.compute())
