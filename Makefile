@@ -51,6 +51,7 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/cache_speed.py
 	$(BIN)/python bench/augment_speed.py
 	$(BIN)/python bench/site_speed.py --repeat 3
+	$(BIN)/python bench/ctrl_c_stress.py --n 20 --load 3
 	$(BIN)/python bench/metrics_speed.py
 	$(BIN)/python bench/classify_speed.py --profile cpu
 	$(BIN)/python bench/genmetrics_speed.py

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import Dataset
 
-from .core import ArtifactStore, array_key, config_key, write_json
+from .core import ArtifactStore, array_key, config_key, digest_problem, record_digest, write_json
 from .data import FINDINGS, BadImageError
 from .sources import DataSource
 
@@ -108,13 +108,18 @@ def cache_folder(source:DataSource, # a data source (phantom, chexpert)
         raise ValueError(f"mask shape {np.asarray(mask).shape} does not match the image size ({size}, {size})")
     cfg = cache_config(source, split, size, mask)
     final = store.path("image_cache", cfg)
+    lock = final.with_name(f".{final.name}.lock")
+    if (final/"images.npy").exists() and digest_problem(final):  # damaged: refused, or removed (logged) to be rebuilt
+        with _locked(lock):
+            if (final/"images.npy").exists() and (problem := digest_problem(final)): store.damaged(final, problem, rebuild=True)
     if not (final/"images.npy").exists():
-        with _locked(final.with_name(f".{final.name}.lock")):
+        with _locked(lock):
             if not (final/"images.npy").exists():
                 write_json(final.with_name(f"{final.name}.config.json"), cfg)
                 partial = final.with_name(f".{final.name}.partial")
                 workers = workers or int(os.environ.get("CXRSTUDY_WORKERS", "1"))
                 _fill(partial, config_key(cfg), source, split, size, mask, chunk, workers)
+                record_digest(partial)
                 if final.exists(): shutil.rmtree(final)  # a folder without images.npy is debris, never a result
                 os.replace(partial, final)
     if source.on_bad_image == "raise" and (bad := json.loads((final/"bad.json").read_text())):

@@ -32,28 +32,32 @@ from .augment import AugmentTransform, AugmentedSet, as_policy
 from .probe import single_threaded
 
 # %% auto #0
-__all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'POLICIES', 'DEFAULT_POLICY', 'STUDY_FINDINGS', 'TRAIN_OPTIONS', 'VIEWS',
-           'network_name', 'check_arch', 'InceptionResNetA', 'mini_inception_resnet', 'CXRNet', 'local_weights',
-           'make_model', 'check_policy', 'check_finding', 'policy_targets', 'ClassifyItems', 'read_split', 'eval_rows',
-           'train_options', 'PolicyLoss', 'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite', 'Trained',
-           'classifier_config', 'train_classifier', 'predict', 'Features', 'features', 'ArmResult', 'evaluate',
-           'arms_table']
+__all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'POLICIES', 'DEFAULT_POLICY', 'STUDY_FINDINGS',
+           'TRAIN_OPTIONS', 'VIEWS', 'HEADS', 'network_name', 'check_arch', 'InceptionResNetA', 'mini_inception_resnet',
+           'CXRNet', 'Family', 'register_family', 'check_family', 'local_weights', 'make_model', 'check_policy',
+           'check_finding', 'policy_targets', 'ClassifyItems', 'read_split', 'eval_rows', 'train_options', 'PolicyLoss',
+           'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite', 'Trained', 'classifier_config', 'train_classifier',
+           'TrainJob', 'predict', 'held_out_split', 'eval_splits', 'Features', 'features', 'ArmResult', 'evaluate',
+           'arms_table', 'Head', 'register_head', 'check_head', 'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input',
+           'timestep_embedding', 'TimestepNet', 'ArrayItems', 'ArraySet', 'array_set', 'array_config',
+           'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam', 'patient_kfold', 'KFoldResult',
+           'kfold_predict', 'fraction_rows', 'class_thresholds']
 
 # %% ../nbs/06_classify.ipynb #baecf27d
 _DN121 = dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)
 _DN_SMALL = dict(growth_rate=12, block_config=(2, 4, 6, 4), num_init_features=24)
 _DN_TINY = dict(growth_rate=8, block_config=(2, 3, 4, 3), num_init_features=16)
-ARCHS = {  # name -> family, its shape, and its training recipe (lr, batch size); `imagenet`: the torchvision/timm weights it can start from
+ARCHS = {  # name -> family (a key of FAMILIES), its shape, and its training recipe (lr, batch size); `imagenet`: the torchvision/timm weights it can start from
     "thesis_densenet": dict(family="densenet", net=dict(growth_rate=32, block_config=(6, 12, 36, 24), num_init_features=64, drop_rate=0.2), lr=1e-3, batch_size=16),
     "densenet121": dict(family="densenet", net=dict(_DN121, drop_rate=0.0), lr=1e-3, batch_size=16, imagenet="densenet121"),
     "chexnet": dict(family="densenet", net=dict(_DN121, drop_rate=0.0), lr=1e-3, batch_size=16, imagenet="densenet121"),
-    "inception_resnet_v2": dict(family="inception_resnet", net=dict(timm="inception_resnet_v2", drop_rate=0.2), lr=1e-2, batch_size=4, imagenet="inception_resnet_v2"),
+    "inception_resnet_v2": dict(family="timm", net=dict(timm="inception_resnet_v2", drop_rate=0.2), lr=1e-2, batch_size=4, imagenet="inception_resnet_v2"),
     "thesis_densenet_small": dict(family="densenet", net=dict(_DN_SMALL, drop_rate=0.2), lr=1e-3, batch_size=16),
     "chexnet_small": dict(family="densenet", net=dict(_DN_SMALL, drop_rate=0.0), lr=1e-3, batch_size=16),
-    "inception_resnet_v2_small": dict(family="inception_resnet", net=dict(widths=(24, 48, 96), blocks=(1, 2, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
+    "inception_resnet_v2_small": dict(family="mini_inception_resnet", net=dict(widths=(24, 48, 96), blocks=(1, 2, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
     "thesis_densenet_tiny": dict(family="densenet", net=dict(_DN_TINY, drop_rate=0.2), lr=1e-3, batch_size=16),
     "chexnet_tiny": dict(family="densenet", net=dict(_DN_TINY, drop_rate=0.0), lr=1e-3, batch_size=16),
-    "inception_resnet_v2_tiny": dict(family="inception_resnet", net=dict(widths=(16, 32, 64), blocks=(1, 1, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
+    "inception_resnet_v2_tiny": dict(family="mini_inception_resnet", net=dict(widths=(16, 32, 64), blocks=(1, 1, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
 }
 NETWORKS = ("thesis_densenet", "chexnet", "inception_resnet_v2")  # the thesis's three (Table 9); a profile's variant is appended
 VARIANTS = ("full", "small", "tiny")
@@ -117,7 +121,73 @@ def _one_channel(w:torch.Tensor, in_chans:int)->torch.Tensor:
     if in_chans == 1: return w.sum(1, keepdim=True)
     return w.repeat(1, math.ceil(in_chans / 3), 1, 1)[:, :in_chans] * (3 / in_chans)
 
+# %% ../nbs/06_classify.ipynb #a24f0002
+class Family(NamedTuple):
+    "A network family: `build(net, n_out, in_chans)` -> CXRNet; `load(model, state_dict, in_chans)` puts ImageNet weights in its body (None: it has none)."
+    build: object
+    load: object = None
+
+FAMILIES = {}  # name -> Family
+
+def register_family(name:str, family:Family)->Family:
+    "Add `family` to FAMILIES under `name` (ARCHS entries then name it)."
+    FAMILIES[name] = family; return family
+
+def check_family(name:str)->Family:
+    "The FAMILIES entry of `name`, or a ValueError listing the valid families."
+    if name not in FAMILIES: raise ValueError(f"unknown network family {name!r}; valid families: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+# %% ../nbs/06_classify.ipynb #a24f0003
+def _build_densenet(net:dict, n_out:int, in_chans:int)->CXRNet:
+    "torchvision's DenseNet of shape `net` as a CXRNet (its body's first module: the dense features)."
+    _, body, nf = _densenet_body(net, in_chans); return CXRNet(body, nf, n_out)
+
+def _load_densenet(model:CXRNet, sd:dict, in_chans:int)->None:
+    "torchvision DenseNet weights into the body's features (old key names 'denselayer1.norm.1' -> 'denselayer1.norm1')."
+    import re
+    pat = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+    sd = {(pat.sub(lambda m: m.group(1) + m.group(2), k)): v for k, v in sd.items()}
+    sd = {k.removeprefix("features."): v for k, v in sd.items() if k.startswith("features.")}
+    sd["conv0.weight"] = _one_channel(sd["conv0.weight"], in_chans)
+    model.body[0].load_state_dict(sd)
+
+def _build_timm(net:dict, n_out:int, in_chans:int)->CXRNet:
+    "A timm network (`net['timm']`) without its classifier as the body of a CXRNet."
+    import timm
+    body = timm.create_model(net["timm"], pretrained=False, num_classes=0, in_chans=in_chans)
+    return CXRNet(body, body.num_features, n_out, net["drop_rate"])
+
+def _load_timm(model:CXRNet, sd:dict, in_chans:int)->None:
+    "timm Inception-ResNet-v2 weights into the body (first convolution adapted, classifier left out)."
+    first = "conv2d_1a.conv.weight"
+    if first in sd: sd[first] = _one_channel(sd[first], in_chans)
+    model.body.load_state_dict({k: v for k, v in sd.items() if not k.startswith(("classif", "head", "fc."))}, strict=False)
+
+register_family("densenet", Family(_build_densenet, _load_densenet))
+register_family("timm", Family(_build_timm, _load_timm))
+register_family("mini_inception_resnet", Family(lambda net, n_out, in_chans: CXRNet(
+    mini_inception_resnet(in_chans, net["widths"], net["blocks"]), net["widths"][-1], n_out, net["drop_rate"])));
+
 # %% ../nbs/06_classify.ipynb #83c60d1b
+def _torchvision_densenet121()->Path|None:
+    "torchvision's DenseNet-121 ImageNet file in the torch hub cache, if there."
+    from torchvision.models import DenseNet121_Weights
+    p = Path(torch.hub.get_dir())/"checkpoints"/Path(DenseNet121_Weights.IMAGENET1K_V1.url).name
+    return p if p.is_file() else None
+
+def _timm_inception_resnet_v2()->Path|None:
+    "timm's Inception-ResNet-v2 ImageNet file in the Hugging Face cache, if there."
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        for f in ("model.safetensors", "pytorch_model.bin"):
+            p = try_to_load_from_cache("timm/inception_resnet_v2.tf_in1k", f)
+            if isinstance(p, str): return Path(p)
+    except ImportError: pass
+    return None
+
+IMAGENET_FILES = {"densenet121": _torchvision_densenet121, "inception_resnet_v2": _timm_inception_resnet_v2}  # ARCHS 'imagenet' -> where its file lies
+
 def local_weights(arch:str, # a name of ARCHS
                   path=None, # a weights file the user gives; None: look in the torch hub / Hugging Face caches
                  )->Path|None:
@@ -126,19 +196,8 @@ def local_weights(arch:str, # a name of ARCHS
         p = Path(path)
         if not p.is_file(): raise FileNotFoundError(f"pretrained weights file {p} does not exist; give an existing .pth/.safetensors file or pretrained=False")
         return p
-    kind = check_arch(arch).get("imagenet")
-    if kind == "densenet121":
-        from torchvision.models import DenseNet121_Weights
-        p = Path(torch.hub.get_dir())/"checkpoints"/Path(DenseNet121_Weights.IMAGENET1K_V1.url).name
-        return p if p.is_file() else None
-    if kind == "inception_resnet_v2":
-        try:
-            from huggingface_hub import try_to_load_from_cache
-            for f in ("model.safetensors", "pytorch_model.bin"):
-                p = try_to_load_from_cache("timm/inception_resnet_v2.tf_in1k", f)
-                if isinstance(p, str): return Path(p)
-        except ImportError: pass
-    return None
+    find = IMAGENET_FILES.get(check_arch(arch).get("imagenet"))
+    return None if find is None else find()
 
 def _read_weights(p:Path)->dict:
     "A state dict from a .safetensors file or a torch file (tensors only: weights_only=True)."
@@ -147,21 +206,12 @@ def _read_weights(p:Path)->dict:
     return torch.load(p, map_location="cpu", weights_only=True)
 
 # %% ../nbs/06_classify.ipynb #2ef91755
-def _load_imagenet(arch:str, model:CXRNet, dn, p:Path, in_chans:int):
-    "Load ImageNet weights from `p` into `model`'s body (first convolution adapted to `in_chans`); the head stays fresh."
-    import re
-    sd = _read_weights(p)
-    if check_arch(arch)["family"] == "densenet":  # torchvision's old key names: 'denselayer1.norm.1' -> 'denselayer1.norm1'
-        pat = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
-        sd = {(pat.sub(lambda m: m.group(1) + m.group(2), k)): v for k, v in sd.items()}
-        sd = {k.removeprefix("features."): v for k, v in sd.items() if k.startswith("features.")}
-        sd["conv0.weight"] = _one_channel(sd["conv0.weight"], in_chans)
-        dn.features.load_state_dict(sd)
-    else:
-        first = "conv2d_1a.conv.weight"
-        if first in sd: sd[first] = _one_channel(sd[first], in_chans)
-        sd = {k: v for k, v in sd.items() if not k.startswith(("classif", "head", "fc."))}
-        model.body.load_state_dict(sd, strict=False)
+def _load_imagenet(arch:str, model:CXRNet, p:Path, in_chans:int):
+    "Load ImageNet weights from `p` into `model`'s body by its family's loader (first convolution adapted to `in_chans`); the head stays fresh."
+    fam = check_arch(arch)["family"]
+    load = check_family(fam).load
+    if load is None: raise ValueError(f"the {fam!r} family has no ImageNet loader; use pretrained=False")
+    load(model, _read_weights(p), in_chans)
 
 def make_model(arch:str, # a name of ARCHS (e.g. 'thesis_densenet', 'chexnet_small')
                n_out:int, # outputs: 1 per finding for BCE, 3 for U-MultiClass
@@ -171,23 +221,14 @@ def make_model(arch:str, # a name of ARCHS (e.g. 'thesis_densenet', 'chexnet_sma
     "The network `arch` with `n_out` outputs; `model.pretrained` says where its weights came from ('scratch' or the file)."
     spec = check_arch(arch)
     if not isinstance(n_out, numbers.Integral) or n_out < 1: raise ValueError(f"n_out must be a positive integer, got {n_out!r}")
-    net, dn = dict(spec["net"]), None
-    if spec["family"] == "densenet":
-        drop = net.pop("drop_rate")
-        dn, body, nf = _densenet_body(dict(net, drop_rate=drop), in_chans); model = CXRNet(body, nf, n_out)
-    elif "timm" in net:
-        import timm
-        body = timm.create_model(net["timm"], pretrained=False, num_classes=0, in_chans=in_chans)
-        model = CXRNet(body, body.num_features, n_out, net["drop_rate"])
-    else:
-        model = CXRNet(mini_inception_resnet(in_chans, net["widths"], net["blocks"]), net["widths"][-1], n_out, net["drop_rate"])
+    model = check_family(spec["family"]).build(dict(spec["net"]), n_out, in_chans)
     model.pretrained = "scratch"
     if pretrained:
         if "imagenet" not in spec and pretrained is True:
             raise ValueError(f"{arch!r} has no ImageNet weights (only {', '.join(k for k, v in ARCHS.items() if 'imagenet' in v)} do); use pretrained=False")
         p = local_weights(arch, pretrained)
         if p is None: warnings.warn(f"no ImageNet weights of {arch!r} on this machine (nothing is downloaded): training from scratch")
-        else: _load_imagenet(arch, model, dn, p, in_chans); model.pretrained = str(p)
+        else: _load_imagenet(arch, model, p, in_chans); model.pretrained = str(p)
     return model
 
 # %% ../nbs/06_classify.ipynb #010d1543
@@ -450,13 +491,13 @@ def classifier_config(source, finding:str, arch:str, policy:str, mask, augment, 
 def train_classifier(source, # a data source (phantom, chexpert)
                      finding:str, # one of FINDINGS, e.g. "Pneumothorax"
                      arch:str|None=None, # a name of ARCHS; None: the profile's classify.arch
-                     policy:str=DEFAULT_POLICY, # a key of POLICIES
+                     *, policy:str=DEFAULT_POLICY, # a key of POLICIES (this and every later option keyword-only)
                      mask=None, # None/'none', a name of make_mask ('joint', ...) or a (size, size) 0/1 array
                      augment=None, # None, or an augmentation policy ('combined', a method name, a list, an Augment)
                      extra_images=None, # extra training images: (uint8 (N, size, size), raw targets) or an AugmentedSet
                      seed:int=0, # the training seed (model init, shuffling, dropout, augmentation)
                      profile:str="smoke", # the profile whose classify section sets the sizes
-                     *, store:ArtifactStore|None=None, # the artifact store
+                     store:ArtifactStore|None=None, # the artifact store
                      progress:bool=True, # fastai's progress bars
                      device:str|None=None, # torch device; None: pick_device()
                      **overrides, # keys of TRAIN_OPTIONS (epochs, lr, batch_size, view, pos_weight, ...)
@@ -471,15 +512,15 @@ def train_classifier(source, # a data source (phantom, chexpert)
     rows, vrows = _train_rows(tr, finding, o), _valid_rows(va, finding, o)
     raw, first, probs = tr.labels[finding], None, None
     if u == "selftrained":  # first a U-Ignore model (stored like any other), then its P(positive) for every -1 row
-        first = train_classifier(source, finding, arch, "FillNM(0) U-Ignore", mask, augment, extra_images, seed, profile,
-                                 store=store, progress=progress, device=device, **overrides)
+        first = train_classifier(source, finding, arch, policy="FillNM(0) U-Ignore", mask=mask, augment=augment,
+                                 extra_images=extra_images, seed=seed, profile=profile, store=store, progress=progress, device=device, **overrides)
         unc = np.flatnonzero(raw.to_numpy() == -1)
         probs = _probs(first.learner, ClassifyItems(tr, unc, np.zeros(len(unc)), 1)) if len(unc) else np.zeros(0)
     x_img, x_raw = _extra(extra_images, pd.Series(raw.to_numpy(), index=tr.rows), policy, size)  # AugmentedSet rows are split rows
     extra_key = None if x_img is None else dict(images=array_key(x_img), targets=array_key(x_raw), n=len(x_img))
     cfg = classifier_config(source, finding, arch, policy, mask, augment, extra_key, seed, o, precision,
                             None if first is None else first.key)
-    return _train_or_load(cfg, finding, tr, va, rows, vrows, raw, probs, x_img, x_raw, m, augment, store, progress, device)
+    return _train_or_load(cfg, TrainJob(finding, tr, va, rows, vrows, raw, probs, x_img, x_raw, m, augment, store, progress, device))
 
 # %% ../nbs/06_classify.ipynb #54a956e7
 def _targets(cfg:dict, raw:pd.Series, rows, probs, x_raw)->np.ndarray:
@@ -490,8 +531,26 @@ def _targets(cfg:dict, raw:pd.Series, rows, probs, x_raw)->np.ndarray:
     x_pol = "FillNM(0) U-Ignore" if POLICIES[policy][0] == "selftrained" else policy
     return np.concatenate([y, policy_targets(pd.Series(x_raw), x_pol)])
 
-def _train_or_load(cfg, finding, tr, va, rows, vrows, raw, probs, x_img, x_raw, m, augment, store, progress, device)->Trained:
+class TrainJob(NamedTuple):
+    "What a train_classifier run trains on besides its configuration: the splits and their rows, labels, extras and where it stores."
+    finding: str
+    tr: CXRDataset # the training split
+    va: CXRDataset # the validation split
+    rows: np.ndarray # training rows of `tr`
+    vrows: np.ndarray # validation rows of `va` (labelled 0 or 1)
+    raw: pd.Series # raw training labels of the finding
+    probs: np.ndarray|None # U-SelfTrained: the first model's P(positive) of the -1 rows
+    x_img: np.ndarray|None # extra training images
+    x_raw: np.ndarray|None # their raw targets
+    mask: np.ndarray|None # the input mask
+    augment: object # the augmentation policy or None
+    store: ArtifactStore
+    progress: bool
+    device: str
+
+def _train_or_load(cfg:dict, job:TrainJob)->Trained:
     "Build the learner of `cfg`; train and store it, or load the stored weights."
+    finding, tr, va, rows, vrows, raw, probs, x_img, x_raw, m, augment, store, progress, device = job
     o, multiclass = cfg["options"], POLICIES[cfg["policy"]][0] == "multiclass"
     y = _targets(cfg, raw, rows, probs, x_raw)
     yv = va.labels[finding].to_numpy(np.float32)[vrows]
@@ -559,12 +618,23 @@ def predict(learner:Learner, # `train_classifier(...).learner`
     ds = read_split(source, split, c["image_size"], c["mask"], store)
     keep = _valid_rows(ds, c["finding"], dict(view=c["view"]))
     y = ds.labels[c["finding"]].to_numpy()[keep].astype(int)
-    p = _probs(learner, ClassifyItems(ds, keep, y.astype(np.float32), 1))
+    # in float64: the CSV then round-trips exactly, so pred = prob >= threshold still holds when it is read back, ties included
+    p = _probs(learner, ClassifyItems(ds, keep, y.astype(np.float32), 1)).astype(np.float64)
     out = pd.DataFrame(dict(image_id=ds.labels["Path"].to_numpy()[keep], y_true=y, prob=p, pred=(p >= threshold).astype(int),
                             model=c["name"], config_key=c["key"]))
     d = output_dir(run_dir, "results")/"predictions"; d.mkdir(exist_ok=True)
     with atomic_path(d/f"{c['key']}_{split}.csv") as tmp: out.to_csv(tmp, index=False)
     return out
+
+# %% ../nbs/06_classify.ipynb #9ffcd125
+def held_out_split(source)->str:
+    "The split reported as held out: 'test' where `source` has it, else 'valid' (the standard CheXpert download has no test labels)."
+    return "test" if "test" in source.splits else "valid"
+
+def eval_splits(source)->tuple:
+    "The evaluation splits `source` has, in order: ('valid', 'test') or ('valid',)."
+    return tuple(s for s in ("valid", "test") if s in source.splits)
+
 
 # %% ../nbs/06_classify.ipynb #39065c75
 class Features(NamedTuple):
@@ -587,30 +657,32 @@ def features(learner:Learner, # `train_classifier(...).learner`
 
 # %% ../nbs/06_classify.ipynb #1bde9364
 class ArmResult(NamedTuple):
-    "One trained arm: its artifact key, the threshold chosen on the validation set, validation and test predictions, the training record."
+    "One trained arm: its artifact key, the threshold chosen on the validation set, validation and held-out predictions (`test`, of split `test_split`), the training record."
     key: str
     threshold: float
     valid: pd.DataFrame
     test: pd.DataFrame
     record: dict
+    test_split: str = "test"
 
 def evaluate(trained:Trained, # from train_classifier
              source, # the data source it is scored on
              rule:str="max_f1", # a threshold rule of metrics.choose_threshold, applied on the validation set
              *, run_dir=None, store:ArtifactStore|None=None)->ArmResult:
-    "Validation and test predictions of `trained`, `pred` at the threshold `rule` picks on the validation set."
+    "Validation and held-out (`held_out_split`) predictions of `trained`, `pred` at the threshold `rule` picks on the validation set."
     from cxrstudy.metrics import choose_threshold
     l = trained.learner
     v = predict(l, source, "valid", store=store)
     try: thr = choose_threshold(v["y_true"], v["prob"], rule)
     except ValueError as e: warnings.warn(f"threshold rule {rule!r} not applicable ({e}); using 0.5"); thr = 0.5
-    return ArmResult(trained.key, float(thr), predict(l, source, "valid", thr, run_dir=run_dir, store=store),
-                     predict(l, source, "test", thr, run_dir=run_dir, store=store), l.cxr["record"])
+    valid, held = predict(l, source, "valid", thr, run_dir=run_dir, store=store), held_out_split(source)
+    test = valid if held == "valid" else predict(l, source, held, thr, run_dir=run_dir, store=store)
+    return ArmResult(trained.key, float(thr), valid, test, l.cxr["record"], held)
 
 # %% ../nbs/06_classify.ipynb #e04ba8c1
 def arms_table(arms:dict, # arm name -> list of ArmResult (one per training seed), all of one finding
                baseline:str, # the arm the others are tested against
-               split:str="test", # "valid" or "test"
+               split:str="test", # "valid" or "test" (the held-out predictions, whose split each ArmResult names)
                *, n_boot:int=1000, seed:int=0, # bootstrap redraws and their seed
               )->pd.DataFrame:
     "compare_arms of the first seed's `split` predictions (metrics with CIs, tests against `baseline`), plus the spread across seeds."
@@ -626,5 +698,393 @@ def arms_table(arms:dict, # arm name -> list of ArmResult (one per training seed
                 per = {a: [float(metric_table(getattr(r, split)["y_true"], getattr(r, split)["prob"], r.threshold)[m]) for r in arms[a]] for a in out.index}
                 out[f"{m}_seed_mean"] = [np.nanmean(per[a]) for a in out.index]
                 out[f"{m}_seed_sd"] = [np.nanstd(per[a], ddof=1) if len(per[a]) > 1 else np.nan for a in out.index]
-    out.insert(0, "split", split)
+    out.insert(0, "split", next(iter(arms.values()))[0].test_split if split == "test" else split)
     return out
+
+# %% ../nbs/06_classify.ipynb #26dda647
+class Head(NamedTuple):
+    "A classification head: `loss(out, y)`, `probs(out)` -> (N, n), `targets(y, n)` -> checked float32 targets, `onehot(y, n)` -> (N, n) 0/1/NaN."
+    loss: object
+    probs: object
+    targets: object
+    onehot: object
+
+# %% ../nbs/06_classify.ipynb #740baa0f
+HEADS = {}  # name -> Head
+
+def register_head(name:str, head:Head)->Head:
+    "Add `head` to HEADS under `name` (train_on_arrays(head=name) then uses it)."
+    HEADS[name] = head; return head
+
+def check_head(name:str)->Head:
+    "The HEADS entry of `name`, or a ValueError listing the valid heads."
+    if name not in HEADS: raise ValueError(f"unknown head {name!r}; valid heads: {', '.join(HEADS)}")
+    return HEADS[name]
+
+# %% ../nbs/06_classify.ipynb #ebbc1261
+def _multilabel_targets(y, n:int)->np.ndarray:
+    "(N, n) float32 targets in [0, 1] or NaN (masked), or a ValueError naming the problem."
+    y = np.asarray(y, np.float32)
+    if y.ndim == 1 and n == 1: y = y[:, None]
+    if y.ndim != 2 or y.shape[1] != n: raise ValueError(f"multi-label targets must be (N, {n}), one column per class; got shape {y.shape}")
+    obs = y[~np.isnan(y)]
+    if ((obs < 0) | (obs > 1)).any(): raise ValueError("multi-label targets must lie in [0, 1] or be NaN (masked, U-Ignore); impute raw -1/blank first")
+    return y
+
+def _softmax_targets(y, n:int)->np.ndarray:
+    "(N,) float32 class indices in 0..n-1, or a ValueError naming the bad labels."
+    y = np.asarray(y)
+    if y.ndim != 1: raise ValueError(f"softmax targets must be (N,) class indices; got shape {y.shape}")
+    bad = np.unique(y[~np.isin(y, np.arange(n))])
+    if len(bad): raise ValueError(f"softmax labels must lie in 0..{n - 1} (K = {n} classes); got {bad[:5].tolist()}")
+    return y.astype(np.float32)
+
+register_head("multilabel", Head(loss=lambda out, y: masked_bce(out, y.to(out.dtype)), probs=lambda out: torch.sigmoid(out.float()),
+                                 targets=_multilabel_targets, onehot=lambda y, n: np.asarray(y, float).reshape(len(y), n)))
+register_head("softmax", Head(loss=lambda out, y: nn.functional.cross_entropy(out, y.long()), probs=lambda out: torch.softmax(out.float(), 1),
+                              targets=_softmax_targets, onehot=lambda y, n: np.eye(n)[np.asarray(y, int)]));
+
+# %% ../nbs/06_classify.ipynb #7d52a4cd
+class HeadLoss:
+    "The loss of a head for fastai (`activation` gives the (N, n) probabilities; `decodes` leaves them)."
+    def __init__(self, head:str, n:int): self.name, self.head, self.n = head, check_head(head), n
+    def __call__(self, out, y): return self.head.loss(out, y)
+    def activation(self, out)->torch.Tensor: return self.head.probs(out)
+    def decodes(self, p): return p
+
+# %% ../nbs/06_classify.ipynb #fd2f4613
+def macro_auc(onehot:np.ndarray, # (N, n) 0/1 targets, NaN where unobserved
+              probs:np.ndarray, # (N, n) probabilities
+             )->float:
+    "The mean one-vs-rest ROC AUC over the columns where both classes are observed (NaN when none is)."
+    from sklearn.metrics import roc_auc_score
+    aucs = []
+    for y, p in zip(np.asarray(onehot, float).T, np.asarray(probs, float).T):
+        o = ~np.isnan(y)
+        if len(np.unique(y[o])) == 2: aucs.append(roc_auc_score(y[o], p[o]))
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+# %% ../nbs/06_classify.ipynb #b17f3eec
+class ValidMacroAUC(Metric):
+    "Macro one-vs-rest AUC of a head's probabilities on the validation set (named valid_auc, as ValidAUC)."
+    def __init__(self, loss:HeadLoss): self.loss = loss
+    def reset(self): self.p, self.y = [], []
+    def accumulate(self, learn):
+        self.p.append(self.loss.activation(learn.pred).detach().cpu()); self.y.append(learn.y.detach().cpu())
+    @property
+    def value(self):
+        y = self.loss.head.onehot(torch.cat(self.y).numpy(), self.loss.n)
+        return macro_auc(y, torch.cat(self.p).numpy())
+    @property
+    def name(self): return "valid_auc"
+
+# %% ../nbs/06_classify.ipynb #3fab4a06
+def as_input(images, # (N, H, W) or (N, C, H, W), uint8 (divided by 255) or float (taken as is)
+            )->np.ndarray:
+    "Images as a float32 (N, C, H, W) array, the classifier's input."
+    a = np.asarray(images)
+    if a.ndim == 3: a = a[:, None]
+    if a.ndim != 4: raise ValueError(f"images must be (N, H, W) or (N, C, H, W); got shape {a.shape}")
+    if a.dtype == np.uint8: return a.astype(np.float32) / 255.0
+    if not np.issubdtype(a.dtype, np.floating): raise ValueError(f"images must be uint8 or float; got {a.dtype}")
+    if not np.isfinite(a).all(): raise ValueError("float images hold NaN or infinite pixels")
+    return a.astype(np.float32)
+
+# %% ../nbs/06_classify.ipynb #26082975
+def timestep_embedding(t:torch.Tensor, # (N,) integer or float timesteps
+                       dim:int=64, # embedding width (even)
+                      )->torch.Tensor:
+    "Sinusoidal embeddings (N, dim) of `t`: sin and cos at geometrically spaced frequencies (1 .. 1/10000)."
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    a = t.float()[:, None] * freqs[None]
+    return torch.cat([a.sin(), a.cos()], 1)
+
+# %% ../nbs/06_classify.ipynb #f0703ee4
+class TimestepNet(nn.Module):
+    "`net` (a CXRNet) fed the diffusion timestep too: head(drop(body(x) + MLP(embedding(t))))."
+    def __init__(self, net:CXRNet, dim:int=64):
+        super().__init__()
+        self.body, self.drop, self.head, self.n_features, self.dim = net.body, net.drop, net.head, net.n_features, dim
+        self.temb = nn.Sequential(nn.Linear(dim, net.n_features), nn.SiLU(), nn.Linear(net.n_features, net.n_features))
+        self.pretrained = getattr(net, "pretrained", "scratch")
+    def forward(self, x, t): return self.head(self.drop(self.body(x) + self.temb(timestep_embedding(t, self.dim))))
+
+# %% ../nbs/06_classify.ipynb #422b8a62
+class ArrayItems(torch.utils.data.Dataset):
+    "(TensorImage (C, H, W), target) items of in-memory float arrays, or (TensorImage, t, target) with timesteps `t`."
+    def __init__(self, x:np.ndarray, y:np.ndarray, t=None):
+        self.x, self.y = torch.from_numpy(np.ascontiguousarray(x)), torch.as_tensor(np.asarray(y, np.float32))
+        self.t = None if t is None else torch.as_tensor(np.asarray(t, np.int64))
+    def __len__(self): return len(self.y)
+    def __getitem__(self, k:int):
+        return (TensorImage(self.x[k]), self.y[k]) if self.t is None else (TensorImage(self.x[k]), self.t[k], self.y[k])
+
+# %% ../nbs/06_classify.ipynb #f13f6e8f
+class ArraySet(NamedTuple):
+    "One split of an array training run: float (N, C, H, W) inputs, checked targets, timesteps or None."
+    x: np.ndarray
+    y: np.ndarray
+    t: np.ndarray|None
+
+def array_set(images, targets, head:str, n:int, timesteps=None)->ArraySet:
+    "Check and convert one split: as_input images, the head's targets (one per image), int64 timesteps (one per image)."
+    x, y = as_input(images), check_head(head).targets(targets, n)
+    if len(y) != len(x): raise ValueError(f"{len(x)} images but {len(y)} targets; give one target per image")
+    t = None if timesteps is None else np.asarray(timesteps, np.int64).reshape(-1)
+    if t is not None and len(t) != len(x): raise ValueError(f"{len(x)} images but {len(t)} timesteps; give one timestep per image")
+    return ArraySet(x, y, t)
+
+# %% ../nbs/06_classify.ipynb #23be3562
+def _split_arrays(images, targets, timesteps, groups, valid, valid_frac:float, seed:int, head:str, n:int)->tuple:
+    "(train ArraySet, valid ArraySet, the boolean held-out mask or None): `valid` as given, else a patient-level share of `groups`."
+    from cxrstudy.data import patient_split
+    if valid is not None:
+        if not isinstance(valid, (tuple, list)) or len(valid) not in (2, 3): raise TypeError("valid must be (images, targets) or (images, targets, timesteps)")
+        return array_set(images, targets, head, n, timesteps), array_set(*valid[:2], head, n, valid[2] if len(valid) == 3 else None), None
+    n_img = len(np.asarray(images))
+    for what, a in (("targets", targets), ("timesteps", timesteps)):
+        if a is not None and len(np.asarray(a)) != n_img: raise ValueError(f"{n_img} images but {len(np.asarray(a))} {what}; give one {what[:-1]} per image")
+    g = np.arange(n_img) if groups is None else np.asarray(groups)
+    if len(g) != n_img: raise ValueError(f"{n_img} images but {len(g)} groups; give one group (patient) per image")
+    held = patient_split(pd.Series(g), valid_frac, seed)
+    sel = lambda a, m: None if a is None else np.asarray(a)[m]
+    return (array_set(sel(images, ~held), sel(targets, ~held), head, n, sel(timesteps, ~held)),
+            array_set(sel(images, held), sel(targets, held), head, n, sel(timesteps, held)), held)
+
+# %% ../nbs/06_classify.ipynb #f9ece0d3
+def array_config(tr:ArraySet, va:ArraySet, held, *, head:str, n:int, arch:str, seed:int, o:dict, precision:str, name)->dict:
+    "The whole configuration of an array training run (its hash is the model's artifact key): the arrays by content hash."
+    keys = lambda s: dict(images=array_key(s.x), targets=array_key(s.y), timesteps=None if s.t is None else array_key(s.t), n=len(s.x))
+    return dict(version=1, kind="arrays", head=head, n_classes=int(n), arch=arch, in_chans=int(tr.x.shape[1]), timestep=tr.t is not None,
+                train=keys(tr), valid=keys(va), split=None if held is None else array_key(held), seed=int(seed),
+                options={k: v for k, v in o.items()}, precision=precision, name=name)
+
+# %% ../nbs/06_classify.ipynb #08eac9da
+def _array_pos_weight(pw, y:np.ndarray, head:str):
+    "The per-class positive weights (list) of a multi-label run, or None; 'balanced' = negatives / positives per class."
+    if pw is None: return None
+    if head != "multilabel": raise ValueError(f"pos_weight applies to the multilabel head only; the {head!r} head takes pos_weight=None")
+    if pw != "balanced": return [float(pw)] * y.shape[1]
+    pos, obs = np.nansum(y, 0), (~np.isnan(y)).sum(0)
+    if (pos == 0).any(): raise ValueError(f"pos_weight='balanced' needs a positive target in every class; class(es) {np.flatnonzero(pos == 0).tolist()} have none")
+    return ((obs - pos) / pos).tolist()
+
+class _WeightedHeadLoss(HeadLoss):
+    "A multi-label HeadLoss with per-class positive weights."
+    def __init__(self, head:str, n:int, pos_weight): super().__init__(head, n); self.pos_weight = pos_weight
+    def __call__(self, out, y):
+        if self.pos_weight is None: return self.head.loss(out, y)
+        return masked_bce(out, y.to(out.dtype), pos_weight=torch.tensor(self.pos_weight, dtype=out.dtype, device=out.device))
+
+# %% ../nbs/06_classify.ipynb #658d872d
+def _array_learner(cfg:dict, tr:ArraySet, va:ArraySet, loss:HeadLoss, o:dict, path:Path, precision:str, device:str)->Learner:
+    "The fastai Learner of an array run: seeded model (TimestepNet when timesteps are given) and DataLoaders, as train_classifier builds them."
+    seed_everything(cfg["seed"])
+    dls = _dls(ArrayItems(tr.x, tr.y, tr.t), ArrayItems(va.x, va.y, va.t), o, None, cfg["seed"], device)
+    model = make_model(cfg["arch"], cfg["n_classes"], cfg["in_chans"], pretrained=o["pretrained"])
+    if cfg["timestep"]: model = TimestepNet(model)
+    learn = _learner(dls, model, loss, o, path, precision)
+    learn.metrics = [ValidMacroAUC(loss)]
+    return learn
+
+# %% ../nbs/06_classify.ipynb #0bc8a8bd
+def train_on_arrays(images, # (N, H, W) or (N, C, H, W), uint8 or float (see as_input)
+                    targets, # multilabel: (N, K) 0/1/NaN (NaN masked); softmax: (N,) labels 0..K-1
+                    *, head:str="multilabel", # a name of HEADS
+                    n_classes:int|None=None, # K; None: the targets' width (multilabel); softmax needs it
+                    groups=None, # (N,) patient ids for the validation split (None: each image its own patient)
+                    valid=None, # (images, targets[, timesteps]) to validate on; None: a patient-level share of the arrays
+                    valid_frac:float=0.2, # that share (of patients)
+                    timesteps=None, # (N,) diffusion timesteps: a TimestepNet, f(y | x_t, t)
+                    arch:str|None=None, # a name of ARCHS; None: the profile's classify.arch
+                    seed:int=0, profile:str="smoke", # training seed; the profile whose classify section sets the sizes
+                    store:ArtifactStore|None=None, progress:bool=True, device:str|None=None, # as in train_classifier
+                    name:str|None=None, # a readable name for prediction tables
+                    **overrides, # keys of TRAIN_OPTIONS (epochs, lr, batch_size, n_train, patience, pos_weight, pretrained)
+                   )->Trained:
+    "A fastai Learner trained on arrays (or loaded from the store, when these arrays and options were trained before) and its key."
+    check_head(head)
+    if n_classes is None:
+        if head != "multilabel": raise ValueError(f"the {head!r} head needs n_classes (K)")
+        y0 = np.asarray(targets); n_classes = 1 if y0.ndim == 1 else y0.shape[1]
+    if overrides.get("view") is not None: raise ValueError("view selects rows of a source; arrays have no views (give view=None)")
+    arch = arch or get_profile(profile, "classify")["arch"]
+    tr, va, held = _split_arrays(images, targets, timesteps, groups, valid, valid_frac, seed, head, n_classes)
+    if tr.x.shape[1:] != va.x.shape[1:]: raise ValueError(f"training images are {tr.x.shape[1:]} (C, H, W) but validation images {va.x.shape[1:]}")
+    o, store, device = train_options(profile, arch, **dict(overrides, image_size=tr.x.shape[-1])), store or ArtifactStore(), pick_device(device)
+    if o["n_train"] is not None: tr = ArraySet(*(None if a is None else a[:o["n_train"]] for a in tr))
+    cfg = array_config(tr, va, held, head=head, n=n_classes, arch=arch, seed=seed, o=o, precision=_precision(device), name=name)
+    loss = _WeightedHeadLoss(head, n_classes, _array_pos_weight(o["pos_weight"], tr.y, head))
+    return _train_or_load_arrays(cfg, tr, va, loss, store, progress, device)
+
+# %% ../nbs/06_classify.ipynb #bd0cd4e5
+def _train_or_load_arrays(cfg:dict, tr:ArraySet, va:ArraySet, loss:HeadLoss, store:ArtifactStore, progress:bool, device:str)->Trained:
+    "Train and store the array run `cfg`, or load its stored weights; the learner's `cxr` record as train_classifier's."
+    o, path, built = cfg["options"], Path(tempfile.mkdtemp(prefix="cxr-train-")), []
+    vy = loss.head.onehot(va.y, cfg["n_classes"])
+    def build(cfg, folder):
+        learn = _array_learner(cfg, tr, va, loss, o, path, cfg["precision"], device)
+        monitor = "valid_auc" if not np.isnan(macro_auc(vy, np.zeros_like(vy))) else "valid_loss"
+        if monitor == "valid_loss": warnings.warn("no class has both labels in the validation set: AUC is undefined, so the best epoch and early stopping follow the validation loss")
+        t0 = time.perf_counter(); _fit(learn, o, monitor, progress); secs = time.perf_counter() - t0
+        hist = _history(learn); built.append(secs)
+        _save_model(folder, learn.model.float(), dict(config=cfg, history=hist, monitor=monitor, epochs_run=len(hist), seconds=secs,
+                    n_train=len(tr.y), n_valid=len(va.y), pos_weight=getattr(loss, "pos_weight", None),
+                    pretrained=learn.model.pretrained, precision=cfg["precision"], device=device))
+    try:
+        folder = store.get_or_build("classifier", cfg, build, "")
+        learn = _array_learner(cfg, tr, va, loss, o, path, "fp32", device)
+        rec = _load_model(folder, learn.model, cfg)
+    finally: shutil.rmtree(path, ignore_errors=True)
+    learn.cxr = dict(config=cfg, record=rec, key=config_key(cfg), head=cfg["head"], n_classes=cfg["n_classes"], in_chans=cfg["in_chans"],
+                     timestep=cfg["timestep"], arch=cfg["arch"], folder=str(folder), mask=None, image_size=o["image_size"], view=None,
+                     finding=None, policy=None, loaded=not built, name=cfg["name"] or f"{cfg['arch']} | {cfg['head']} | arrays")
+    return Trained(learn, config_key(cfg))
+
+# %% ../nbs/06_classify.ipynb #d7731d98
+def _model_input(learner, images)->np.ndarray:
+    "`images` as the learner's input (as_input, its mask applied), or a ValueError when channels or size do not match the model."
+    c = _check_learner(learner)
+    x = as_input(images)
+    want_c, s = c.get("in_chans", 1), c["image_size"]
+    if x.shape[1] != want_c: raise ValueError(f"the model takes {want_c} input channel(s) but the images have {x.shape[1]}")
+    if x.shape[2:] != (s, s): raise ValueError(f"the model takes {s} x {s} images but these are {x.shape[2]} x {x.shape[3]}; resize them first")
+    if c.get("mask") is not None: x = x * np.asarray(c["mask"], np.float32)
+    return x
+
+# %% ../nbs/06_classify.ipynb #419ca57f
+def predict_images(learner:Learner, # from train_classifier or train_on_arrays
+                   images, # (N, H, W) or (N, C, H, W), uint8 or float, at the model's size and channels
+                   *, timesteps=None, # (N,) diffusion timesteps, for a timestep-aware model
+                   batch_size:int=256, # images per forward pass
+                  )->np.ndarray:
+    "Probabilities of `images` (float64): P(positive) (N,) for a train_classifier learner, (N, K) for an array learner."
+    c, x = _check_learner(learner), _model_input(learner, images)
+    if bool(c.get("timestep")) != (timesteps is not None):
+        raise ValueError("a timestep-aware model needs timesteps=, one per image" if c.get("timestep") else "this model takes no timesteps (it was trained without)")
+    t = None if timesteps is None else torch.as_tensor(np.asarray(timesteps, np.int64))
+    model, dev, out = learner.model, next(learner.model.parameters()).device, []
+    was = model.training; model.eval()
+    try:
+        with torch.inference_mode(), single_threaded():
+            for i in range(0, len(x), batch_size):
+                xb = torch.from_numpy(x[i:i + batch_size]).to(dev)
+                o = model(xb) if t is None else model(xb, t[i:i + batch_size].to(dev))
+                out.append(learner.loss_func.activation(o).float().cpu().numpy())
+    finally: model.train(was)
+    return np.concatenate(out).astype(np.float64) if out else np.zeros((0,), np.float64)
+
+# %% ../nbs/06_classify.ipynb #82e19421
+def cam_layer(model:nn.Module)->nn.Module:
+    "The module whose feature maps Grad-CAM weighs: the last one before the global pooling of the model's body."
+    body = getattr(model, "body", None)
+    if isinstance(body, nn.Sequential):
+        k = next((i for i, m in enumerate(body) if isinstance(m, nn.AdaptiveAvgPool2d)), 0)
+        if k: return body[k - 1]
+    raise ValueError("no global pooling found in the model's body (e.g. a timm network); give layer=, the module whose feature maps to weigh")
+
+# %% ../nbs/06_classify.ipynb #7aea774f
+def grad_cam(learner:Learner, # from train_classifier or train_on_arrays
+             images, # (N, H, W) or (N, C, H, W) at the model's size and channels
+             *, target:int=0, # the output (class) whose logit is explained
+             timesteps=None, # (N,) timesteps, for a timestep-aware model
+             layer:nn.Module|None=None, # the feature layer; None: cam_layer(model)
+             batch_size:int=32)->np.ndarray:
+    "Grad-CAM maps (N, H, W) in [0, 1] of output `target` by captum's `LayerGradCam`, at the input's resolution (all zero where nothing supports it)."
+    from captum.attr import LayerAttribution, LayerGradCam  # imported here: captum.attr loads matplotlib.pyplot (~1 s)
+    x, model = _model_input(learner, images), learner.model
+    gc, dev, maps, was = LayerGradCam(model, layer or cam_layer(model)), next(model.parameters()).device, [], model.training
+    t = None if timesteps is None else torch.as_tensor(np.asarray(timesteps, np.int64))
+    model.eval()
+    try:
+        with torch.enable_grad(), single_threaded():
+            for i in range(0, len(x), batch_size):
+                xb = torch.from_numpy(x[i:i + batch_size]).to(dev)
+                extra = None if t is None else (t[i:i + batch_size].to(dev),)
+                cam = gc.attribute(xb, target=target, additional_forward_args=extra, relu_attributions=True).detach()
+                cam = LayerAttribution.interpolate(cam, tuple(xb.shape[-2:]), interpolate_mode="bilinear")[:, 0]
+                maps.append((cam / cam.amax((1, 2), keepdim=True).clamp_min(1e-12)).cpu().numpy())
+    finally: model.train(was)
+    return np.concatenate(maps)
+
+# %% ../nbs/06_classify.ipynb #3bf352af
+def patient_kfold(patients, # (N,) patient id of each image
+                  k:int, # number of folds
+                  *, seed:int=0, # the shuffle's seed
+                  stratify=None, # (N,) class labels to spread over the folds (every class in every fold)
+                 )->np.ndarray:
+    "The fold (0..k-1) of every image: each patient in one fold, each class of `stratify` in every fold."
+    from sklearn.model_selection import StratifiedGroupKFold
+    g = np.asarray(patients); n_pat = len(np.unique(g))
+    if not isinstance(k, numbers.Integral) or not 2 <= k <= n_pat: raise ValueError(f"k must be an integer from 2 to the number of patients ({n_pat}); got {k!r}")
+    y = np.zeros(len(g), int) if stratify is None else np.asarray(stratify)
+    if len(y) != len(g): raise ValueError(f"{len(g)} patients but {len(y)} stratify labels; give one per image")
+    per = pd.DataFrame(dict(g=g, y=y)).groupby("y")["g"].nunique()
+    if (per < k).any(): raise ValueError(f"class(es) {per[per < k].index.tolist()} have fewer patients ({per[per < k].tolist()}) than k={k}; lower k")
+    folds = np.empty(len(g), np.int64)
+    for i, (_, te) in enumerate(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(g)), y, g)): folds[te] = i
+    miss = [(f, c) for f in range(k) for c in per.index if not ((folds == f) & (y == c)).any()]
+    if miss: raise ValueError(f"no fold assignment put every class in every fold (missing (fold, class): {miss[:5]}); lower k or try another seed")
+    return folds
+
+# %% ../nbs/06_classify.ipynb #1da9d691
+class KFoldResult(NamedTuple):
+    "Out-of-fold probabilities of every image, its fold, and the store key of each fold's model."
+    probs: np.ndarray
+    folds: np.ndarray
+    keys: list
+
+def kfold_predict(images, targets, # as train_on_arrays
+                  patients, # (N,) patient ids: the folds and each fold's validation split
+                  *, k:int=4, seed:int=0, stratify=None, # as patient_kfold
+                  timesteps=None, # (N,) timesteps, for a timestep-aware model
+                  **train_kw, # keyword options of train_on_arrays (head, n_classes, arch, profile, epochs, ...)
+                 )->KFoldResult:
+    "Train on k-1 folds (validating on a patient-level share of them) and predict the held-out fold, k times."
+    folds = patient_kfold(patients, k, seed=seed, stratify=stratify)
+    a, y, g = np.asarray(images), np.asarray(targets), np.asarray(patients)
+    if len(y) != len(a): raise ValueError(f"{len(a)} images but {len(y)} targets; give one target per image")
+    t = None if timesteps is None else np.asarray(timesteps)
+    probs, keys = None, []
+    for f in range(k):
+        tr, te = folds != f, folds == f
+        tt = train_on_arrays(a[tr], y[tr], groups=g[tr], timesteps=None if t is None else t[tr], seed=seed, **train_kw)
+        p = predict_images(tt.learner, a[te], timesteps=None if t is None else t[te])
+        if probs is None: probs = np.full((len(a),) + p.shape[1:], np.nan)
+        probs[te] = p; keys.append(tt.key)
+    return KFoldResult(probs, folds, keys)
+
+# %% ../nbs/06_classify.ipynb #5c975bf1
+def fraction_rows(patients, # (N,) patient id of each image
+                  fraction:float, # share of the patients to keep, in (0, 1]
+                  *, seed:int=0, # the draw's seed (the same seed gives nested subsets)
+                  stratify=None, # (N,) class labels: each class keeps its share of patients (a patient's class: its first image's)
+                 )->np.ndarray:
+    "Sorted rows of a seeded, class-stratified `fraction` of the patients; nested across fractions for one seed."
+    if not 0 < fraction <= 1: raise ValueError(f"fraction must lie in (0, 1]; got {fraction!r}")
+    g = pd.Series(np.asarray(patients))
+    y = pd.Series(np.zeros(len(g), int) if stratify is None else np.asarray(stratify))
+    if len(y) != len(g): raise ValueError(f"{len(g)} patients but {len(y)} stratify labels; give one per image")
+    first = pd.DataFrame(dict(g=g, y=y)).drop_duplicates("g")
+    order = first.iloc[np.random.default_rng(seed).permutation(len(first))]
+    keep = pd.concat([d.iloc[:math.ceil(fraction * len(d))] for _, d in order.groupby("y", sort=True)])["g"]
+    return np.flatnonzero(g.isin(set(keep)).to_numpy())
+
+# %% ../nbs/06_classify.ipynb #f560bdc7
+def class_thresholds(learner:Learner, # from train_on_arrays
+                     images, targets, # validation arrays (targets as the model's head takes them)
+                     rule:str="max_f1", # a rule of metrics.choose_threshold
+                     *, timesteps=None, # (N,) timesteps, for a timestep-aware model
+                    )->np.ndarray:
+    "One threshold per class (one-vs-rest for softmax) chosen by `rule` on its observed validation targets; 0.5 where a class has one label."
+    from cxrstudy.metrics import choose_threshold
+    c = _check_learner(learner)
+    if "head" not in c: raise TypeError("class_thresholds takes the learner of train_on_arrays(...); for train_classifier use evaluate")
+    y = check_head(c["head"]).onehot(check_head(c["head"]).targets(targets, c["n_classes"]), c["n_classes"])
+    p = predict_images(learner, images, timesteps=timesteps)
+    out = []
+    for k in range(c["n_classes"]):
+        o = ~np.isnan(y[:, k])
+        out.append(choose_threshold(y[o, k].astype(int), p[o, k], rule) if len(np.unique(y[o, k])) == 2 else 0.5)
+    return np.asarray(out, float)

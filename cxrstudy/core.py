@@ -6,15 +6,16 @@ Docs: https://cxrstudy.github.io/cxrstudy/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #27be5e9b
 from __future__ import annotations
-import contextlib, datetime as dt, hashlib, json, os, platform, random, re, shutil, subprocess, sys, tempfile
+import contextlib, datetime as dt, hashlib, json, logging, os, platform, random, re, shutil, subprocess, sys, tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device', 'project_root', 'cache_dir',
-           'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale', 'ArtifactStore',
+__all__ = ['PROFILES', 'DIGEST_NAME', 'log', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device', 'project_root',
+           'cache_dir', 'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale',
+           'digest_path', 'content_digest', 'record_digest', 'ArtifactCorrupt', 'digest_problem', 'ArtifactStore',
            'provenance', 'output_dir', 'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state',
            'utc_now', 'RunManifest']
 
@@ -217,6 +218,8 @@ def _load(path:Path):
                              "(a planted or foreign file?); delete it and rerun to rebuild it") from None
     return path
 
+
+# %% ../nbs/00_core.ipynb #0855da1e
 _TMP_PID = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}$")  # the name `atomic_path` gives a temporary: .<name>.tmp-<pid>-<rand>
 
 def _alive(pid:int)->bool:
@@ -241,9 +244,77 @@ def sweep_stale(folder:Path|str, # where the temporaries would be
         gone.append(t)
     return gone
 
+
+# %% ../nbs/00_core.ipynb #173e9793
+DIGEST_NAME = ".digest.json"  # inside a folder artifact; a file artifact's digest is `<file>.digest.json` beside it
+
+def digest_path(artifact:Path|str)->Path:
+    "Where the content digest of `artifact` (a file or folder) is kept."
+    p = Path(artifact)
+    return p/DIGEST_NAME if p.is_dir() else p.with_name(p.name + DIGEST_NAME)
+
+
+# %% ../nbs/00_core.ipynb #7d09704a
+def content_digest(artifact:Path|str)->dict:
+    "{relative path: SHA-256} of every file of `artifact` (a file: one entry, ''), its digest file left out."
+    p = Path(artifact)
+    files = sorted(f for f in p.rglob("*") if f.is_file() and f.name != DIGEST_NAME) if p.is_dir() else [p]
+    out = {}
+    for f in files:
+        with open(f, "rb") as fh: out["" if f == p else f.relative_to(p).as_posix()] = hashlib.file_digest(fh, "sha256").hexdigest()
+    return out
+
+
+# %% ../nbs/00_core.ipynb #892cef9f
+def record_digest(built:Path|str, # the artifact as built (often still under its temporary name)
+                  final:Path|str|None=None, # its final path, when the digest of a file must sit beside that (default: `built`)
+                 )->Path:
+    "Write the content digest of `built` where `final`'s digest belongs (inside a folder, so it moves with it); returns that path."
+    built = Path(built); final = Path(final) if final else built
+    target = built/DIGEST_NAME if built.is_dir() else digest_path(final)
+    write_json(target, dict(algorithm="sha256", files=content_digest(built)))
+    return target
+
+
+# %% ../nbs/00_core.ipynb #75e8df07
+class ArtifactCorrupt(ValueError):
+    "A stored artifact does not match the content digest recorded when it was written (or has none)."
+
+_CHECKED = {}  # artifact path -> the (size, mtime) of its files when its digest last matched, in this process
+
+def _stat_sig(p:Path)->tuple:
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+def digest_problem(artifact:Path|str)->str|None:
+    "Why `artifact` fails its content check (no digest, files missing, added or changed), or None when it passes."
+    p = Path(artifact); dp = digest_path(p)
+    if not dp.exists(): return "it has no content digest (written before cxrstudy recorded them, or by hand)"
+    sig = _stat_sig(p) + (_stat_sig(dp) if not p.is_dir() else ())
+    if _CHECKED.get(str(p)) == sig: return None
+    try: want = json.loads(dp.read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError): return f"its digest {dp.name} is unreadable"
+    have = content_digest(p)
+    bad = sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+    if bad:
+        say = lambda k: (k or p.name) + (" (missing)" if k not in have else " (not written by cxrstudy)" if k not in want else " (changed)")
+        return f"its content differs from the digest recorded when it was written: {', '.join(map(say, bad[:4]))}" + (" ..." if len(bad) > 4 else "")
+    _CHECKED[str(p)] = sig
+    return None
+
+
+# %% ../nbs/00_core.ipynb #f53e17b3
+log = logging.getLogger("cxrstudy.store")
+
 class ArtifactStore:
-    "Content-addressed store: `root/<kind>/<key><suffix>`, with the config that made it in `<key>.config.json`."
-    def __init__(self, root:Path|str|None=None): self.root = Path(root) if root else cache_dir()
+    "Content-addressed store: `root/<kind>/<key><suffix>`, with the config that made it in `<key>.config.json` and its content digest."
+    def __init__(self, root:Path|str|None=None,
+                 *, on_damage:str|None=None, # 'rebuild' (logged; the default, or $CXRSTUDY_ON_DAMAGE) or 'raise'
+                ):
+        self.root = Path(root) if root else cache_dir()
+        self.on_damage = on_damage or os.environ.get("CXRSTUDY_ON_DAMAGE", "rebuild")
+        if self.on_damage not in ("rebuild", "raise"):
+            raise ValueError(f"on_damage={self.on_damage!r} is not valid; use 'rebuild' or 'raise' (or set CXRSTUDY_ON_DAMAGE to one)")
     def __repr__(self): return f"ArtifactStore({str(self.root)!r})"
 
     def path(self, kind:str, config:dict, suffix:str="")->Path:
@@ -257,35 +328,48 @@ class ArtifactStore:
         return p
 
     def exists(self, kind:str, config:dict, suffix:str="")->bool:
-        "Whether a complete artifact for `config` is stored."
+        "Whether an artifact for `config` is stored (its content is checked when it is read)."
         return self._open(kind, config, suffix).exists()
 
+    def damaged(self, path:Path, problem:str, rebuild:bool)->None:
+        "Refuse the damaged artifact at `path` (ArtifactCorrupt), or, when `rebuild` and the policy allow, log it and remove it for a rebuild."
+        say = f"the stored artifact {path} is damaged: {problem}"
+        if not rebuild or self.on_damage == "raise":
+            raise ArtifactCorrupt(f"{say}; delete {path} (and {path.name}.config.json beside it) to rebuild it, or restore it from a backup")
+        log.warning(f"{say}; rebuilding it (CXRSTUDY_ON_DAMAGE=raise stops instead)")
+        if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)  # its digest is inside
+        else: path.unlink(missing_ok=True); path.with_name(path.name + DIGEST_NAME).unlink(missing_ok=True)
+
     def put(self, kind:str, config:dict, obj, suffix:str)->Path:
-        "Store `obj` atomically (`suffix` picks the format) with its config; returns its path."
+        "Store `obj` atomically (`suffix` picks the format) with its config and digest; returns its path."
         p = self._open(kind, config, suffix)
         write_json(self.root/kind/f"{config_key(config)}.config.json", config)
-        with atomic_path(p) as tmp: _save(obj, tmp, suffix)
+        with atomic_path(p) as tmp: _save(obj, tmp, suffix); record_digest(tmp, p)
         return p
 
     def get(self, kind:str, config:dict, suffix:str=""):
-        "Load a stored artifact, or raise `KeyError` if there is none."
+        "Load a stored artifact after checking its digest; `KeyError` if there is none, `ArtifactCorrupt` if it is damaged."
         p = self._open(kind, config, suffix)
         if not p.exists(): raise KeyError(f"no {kind!r} artifact for config key {config_key(config)} in {self.root}")
+        if problem := digest_problem(p): self.damaged(p, problem, rebuild=False)
         return _load(p)
 
     def get_or_build(self, kind:str, config:dict,
                      build, # `build(config)` returning the object; for a folder (suffix ''), `build(config, folder)` filling it
                      suffix:str="")->object:
-        "The stored artifact for `config`, built with `build` and stored first if it is missing."
+        "The stored artifact for `config` (its digest checked), built with `build` and stored first if it is missing or damaged."
         p = self._open(kind, config, suffix)
-        if p.exists(): return _load(p)
+        if p.exists():
+            if not (problem := digest_problem(p)): return _load(p)
+            self.damaged(p, problem, rebuild=True)
         if suffix == "":
             write_json(self.root/kind/f"{config_key(config)}.config.json", config)
             with atomic_path(p) as tmp:
-                tmp.mkdir(parents=True); build(config, tmp)
+                tmp.mkdir(parents=True); build(config, tmp); record_digest(tmp)
             return p
         self.put(kind, config, build(config), suffix)
         return _load(p)
+
 
 # %% ../nbs/00_core.ipynb #dd752206
 def provenance(source:str, profile:str|None, **extra)->str:
@@ -313,17 +397,22 @@ def save_table(df, # the table (a DataFrame)
     with atomic_path(d/f"{name}.csv") as tmp: df.to_csv(tmp)
     write_json(d/f"{name}.json", dict(name=name, caption=caption, source=source, profile=profile,
                                       provenance=provenance(source, profile, **extra), columns=list(map(str, df.columns))))
+    from cxrstudy.site import note_saved  # imported here: the site module imports this one
+    note_saved(d/f"{name}.csv", df)  # so the site links the table, when shown, to this CSV
     return d/f"{name}.csv"
 
 def show_table(df, caption:str, *, source:str="phantom", profile:str="smoke", **extra):
-    "`df` styled with its caption and provenance, for display in a chapter."
-    return df.style.set_caption(f"{caption} — {provenance(source, profile, **extra)}")
+    "`df` as the site prints it (`cxrstudy.site.format_table`: 3 decimals, intervals, p-values), with its caption and provenance."
+    from cxrstudy.site import format_table  # imported here: the site module imports this one
+    return format_table(df, caption=f"{caption} — {provenance(source, profile, **extra)}")
 
 def save_figure(fig, name:str, *, run_dir=None, source:str="phantom", profile:str="smoke", **extra)->Path:
     "Stamp the provenance under `fig` and save it as `figures/<name>.png`; returns the path."
     fig.text(0.01, 0.005, provenance(source, profile, **extra), fontsize=7, color="0.35", ha="left", va="bottom")
     d = output_dir(run_dir, "figures")
     with atomic_path(d/f"{name}.png") as tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    from cxrstudy.site import note_saved
+    note_saved(d/f"{name}.png")  # so the site links the figure the cell shows to this PNG
     return d/f"{name}.png"
 
 # %% ../nbs/00_core.ipynb #992fdfda
@@ -365,7 +454,8 @@ class RunManifest:
                          profile=profile, parameters=parameters, data=dict(source=source, fingerprint=data_fingerprint),
                          seed=seed, device=device or pick_device(), started=utc_now(), finished=None,
                          status="running", chapters={}, bad_images=0)
-        self.data["attempts"] = [dict(started=self.data["started"], finished=None, status="running", chapters={})]
+        self.data["attempts"] = [dict(started=self.data["started"], finished=None, status="running", chapters={}, pid=os.getpid(),
+                                      host=platform.node())]
 
     @classmethod
     def load(cls, run_dir:Path|str)->"RunManifest":
@@ -378,13 +468,21 @@ class RunManifest:
         "The record of the current attempt: its start, end, status and {chapter: status}."
         return self.data.setdefault("attempts", [{}])[-1]
 
+    def live_pid(self)->int|None:
+        "The pid of this run's last attempt if it is still 'running' in a live process on this machine (another writer), else None."
+        a = self.attempt
+        if a.get("status") != "running" or a.get("host") != platform.node() or not a.get("pid") or a["pid"] == os.getpid(): return None
+        return a["pid"] if _alive(a["pid"]) else None
+
     def resume(self, earlier:"RunManifest")->"RunManifest":
-        "Continue the run `earlier` describes: keep its chapter records, its start and its attempts (this one comes last), and save."
-        old = earlier.data
+        "Continue the run `earlier` describes: keep its chapter records, its start and its attempts (this one comes last; one still 'running', its process gone, becomes 'killed'), and save."
+        old = json.loads(json.dumps(earlier.data))
         past = old.get("attempts") or [dict(started=old.get("started"), finished=old.get("finished"), status=old.get("status"),
                                             chapters={n: c.get("status") for n, c in old.get("chapters", {}).items()})]
-        self.data.update(attempts=[*past, self.attempt], started=old.get("started") or self.data["started"],
-                         chapters=dict(old.get("chapters", {})))
+        for a in past:  # an attempt that never wrote its end was killed outright (SIGKILL, power loss)
+            if a.get("status") == "running": a["status"] = "killed"; a["chapters"] = {n: "killed" if s == "running" else s for n, s in a.get("chapters", {}).items()}
+        chapters = {n: dict(c, status="killed") if c.get("status") == "running" else c for n, c in old.get("chapters", {}).items()}
+        self.data.update(attempts=[*past, self.attempt], started=old.get("started") or self.data["started"], chapters=chapters)
         return self.save()
 
     def chapter(self, name:str, **info):

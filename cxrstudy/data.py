@@ -16,7 +16,7 @@ import pandas as pd
 from .core import ArtifactStore, safe_join
 
 # %% auto #0
-__all__ = ['FINDINGS', 'META_COLUMNS', 'LABEL_VALUES', 'THESIS_FRAME', 'shipped_file', 'package_data_file',
+__all__ = ['FINDINGS', 'META_COLUMNS', 'LABEL_VALUES', 'THESIS_FRAME', 'MIN_IMAGE_SIDE', 'shipped_file', 'package_data_file',
            'chexpert_label_table', 'label_counts', 'load_lung_masks', 'check_label_table', 'resolve_path',
            'BadImageError', 'as_hw', 'to_uint8', 'resize_gray', 'read_image', 'pydicom_data_file', 'dicom_to_uint8',
            'read_dicom', 'patient_ids', 'patient_split']
@@ -182,13 +182,21 @@ def resize_gray(img:np.ndarray, # a 2-D uint8 image
     return np.asarray(Image.fromarray(np.asarray(img, np.uint8)).resize((w, h), Image.Resampling.BILINEAR))
 
 # %% ../nbs/01_data.ipynb #20bb2fd0
+MIN_IMAGE_SIDE = 16  # pixels: a smaller "radiograph" is a thumbnail, an icon or a placeholder, never a training image
+
+def _check_side(a:np.ndarray, path:Path)->np.ndarray:
+    "`a`, or `BadImageError` when its shorter side is under MIN_IMAGE_SIDE (resized up, it would be a flat image)."
+    if min(a.shape[:2]) < MIN_IMAGE_SIDE:
+        raise BadImageError(f"image file {path} is {a.shape[0]}x{a.shape[1]} pixels, under the {MIN_IMAGE_SIDE} px a radiograph needs (a placeholder or thumbnail?)")
+    return a
+
 def read_image(path:Path|str, # a JPEG, PNG or DICOM (.dcm) file
                size=None, # None: as stored; an int: size x size; an (H, W) pair
               )->np.ndarray:
     "Decode an image file to a 2-D uint8 array (black = air), resized if `size` is given; `BadImageError` if it fails."
     path = Path(path)
     if not path.is_file(): raise BadImageError(f"image file {path} does not exist")
-    if path.suffix.lower() in (".dcm", ".dicom"): return read_dicom(path, size)
+    if path.suffix.lower() in (".dcm", ".dicom"): return read_dicom(path, size)  # DICOM: read_dicom checks its side
     from PIL import Image
     target = as_hw(size)
     try:
@@ -200,6 +208,7 @@ def read_image(path:Path|str, # a JPEG, PNG or DICOM (.dcm) file
             else: a = np.asarray(im.convert("L"))
     except Exception as e:
         raise BadImageError(f"image file {path} does not decode ({type(e).__name__}: {e})") from e
+    _check_side(a, path)
     return resize_gray(a, target) if target else a
 
 # %% ../nbs/01_data.ipynb #18f3400c
@@ -245,6 +254,7 @@ def read_dicom(path:Path|str, # a DICOM file
     try: out = dicom_to_uint8(pydicom.dcmread(path))
     except BadImageError: raise
     except Exception as e: raise BadImageError(f"DICOM file {path} does not decode ({type(e).__name__}: {e})") from e
+    _check_side(out, Path(path))
     return resize_gray(out, size) if size is not None else out
 
 # %% ../nbs/01_data.ipynb #e0d17779

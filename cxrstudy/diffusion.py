@@ -1,4 +1,4 @@
-"""The generative models behind the study's synthetic minority-class images (thesis 3.2.2, 4.6, Fig. 23): one denoiser (diffusers' `UNet2DModel`) trained once to predict the noise, sampled by DDPM's ancestral sampler or by DDIM; class-conditional with classifier-free guidance, or unconditional on positives only as in the thesis. Every later chapter samples through `sample`, `add_noise` and `denoise_from`.
+"""The generative models behind the study's synthetic minority-class images (thesis 3.2.2, 4.6, Fig. 23): one denoiser (diffusers' `UNet2DModel`) trained once to predict the noise, sampled by any sampler of one registry (DDPM's ancestral sampler, DDIM, DPM-Solver++, UniPC); conditioned on a class (with classifier-free guidance), a vector or a concatenated image, or unconditional on positives only as in the thesis. Every later chapter samples, steers (step hooks), inverts and conditions through `sample`, `denoise_from`, `invert` and `reconstruct`.
 
 Docs: https://cxrstudy.github.io/cxrstudy/diffusion.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://cxrstudy.github.io/cxrstudy/diffusion.html.md"""
 
 # %% ../nbs/07_diffusion.ipynb #6fda420f
 from __future__ import annotations
-import json, math, numbers, shutil, time
+import inspect, json, math, numbers, shutil, time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,34 +14,33 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler, DDPMScheduler, UNet2DModel
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel, UniPCMultistepScheduler
 from diffusers.optimization import get_cosine_schedule_with_warmup
-from diffusers.training_utils import EMAModel
+from diffusers.training_utils import EMAModel, compute_snr
 
 from .augment import subseed
 from .cache import cached_split
-from .core import ArtifactStore, array_key, config_key, get_profile, pick_device, write_json
+from .core import ArtifactStore, array_key, config_key, digest_problem, get_profile, pick_device, record_digest, write_json
 from .data import FINDINGS
 from .labels import impute
 from .probe import fixed_threads, single_threaded
 
 # %% auto #0
-__all__ = ['DIFFUSION_VERSION', 'CLASS_NAMES', 'NULL_CLASS', 'CONDITIONINGS', 'BETA_SCHEDULES', 'SAMPLERS', 'TRAINED_FOR',
+__all__ = ['DIFFUSION_VERSION', 'BETA_SCHEDULES', 'PREDICTION_TYPES', 'TRAINED_FOR', 'CONDITIONINGS', 'SAMPLERS',
            'diffusion_config', 'block_types', 'make_unet', 'make_scheduler', 'n_params', 'to_model', 'to_uint8',
            'image_generators', 'randn_like_images', 'Diffusion', 'new_diffusion', 'add_noise', 'label_ids',
-           'guided_eps', 'Step', 'alpha_bar', 'ddim_step', 'ddpm_step', 'sampler_timesteps', 'sample', 'denoise_from',
-           'TrainingData', 'training_data', 'Precision', 'training_precision', 'checkpoints', 'FitResult',
-           'fit_diffusion', 'TrainedDiffusion', 'model_key', 'save_diffusion', 'load_diffusion', 'train_diffusion',
-           'SamplerFeatures', 'roughness', 'sampler_fd', 'resize_images', 'classifier_probs', 'separation_auc',
-           'pixel_diversity', 'choose_guidance', 'class_fidelity']
+           'null_condition', 'cond_images', 'guided_eps', 'Step', 'alpha_bar', 'ddim_step', 'ddpm_step',
+           'sampler_timesteps', 'eps_x0', 'Sampler', 'register_sampler', 'get_sampler', 'StepState', 'sample',
+           'denoise_from', 'invert', 'reconstruct', 'TrainingData', 'training_data', 'training_target', 'loss_weights',
+           'epoch_order', 'Precision', 'training_precision', 'checkpoints', 'FitResult', 'fit_diffusion',
+           'TrainedDiffusion', 'model_key', 'save_diffusion', 'load_diffusion', 'train_diffusion', 'SamplerFeatures',
+           'roughness', 'sampler_fd', 'resize_images', 'classifier_probs', 'separation_auc', 'pixel_diversity',
+           'choose_guidance', 'class_fidelity']
 
 # %% ../nbs/07_diffusion.ipynb #bbd7ddfe
-DIFFUSION_VERSION = 2  # 2: fused AdamW and foreach EMA (same arithmetic, other rounding than version 1)
-CLASS_NAMES = ("negative", "positive")  # class ids 0 and 1; id len(CLASS_NAMES) is the reserved null class
-NULL_CLASS = len(CLASS_NAMES)
-CONDITIONINGS = ("class", "none")
+DIFFUSION_VERSION = 3  # 3: classes, vector and image conditioning, prediction types, min-SNR weights, raw weights stored
 BETA_SCHEDULES = ("linear", "squaredcos_cap_v2")
-SAMPLERS = ("ddpm", "ddim")
+PREDICTION_TYPES = ("epsilon", "v_prediction")
 TRAINED_FOR = ("both", "ddpm", "ddim")
 
 def _base_config(p:dict)->dict:
@@ -49,17 +48,49 @@ def _base_config(p:dict)->dict:
     return dict(image_size=p["image_size"], in_channels=1, block_out_channels=list(p["block_out_channels"]),
                 layers_per_block=p["layers_per_block"], norm_num_groups=p["norm_num_groups"],
                 timesteps=p["timesteps"], beta_schedule=p["beta_schedule"], beta_start=1e-4, beta_end=0.02, clip_sample=True,
-                conditioning="class", p_uncond=0.1, positives_only=False, trained_for="both",
+                conditioning="class", classes=["negative", "positive", "null"], cond_dim=0, cond_channels=0,
+                p_uncond=0.1, positives_only=False, trained_for="both",
+                prediction_type="epsilon", snr_gamma=None, zero_terminal_snr=False, balanced=False,
                 uncertain="ones", not_mentioned=0, n_train=p["n_train"],
                 epochs=p["epochs"], batch_size=p["batch_size"], grad_accum=1, lr=p["lr"], adam_betas=[0.95, 0.999],
                 weight_decay=1e-6, warmup_steps=p["warmup_steps"], grad_clip=1.0, ema_decay=p["ema_decay"],
                 ema_power=0.75, mixed_precision="auto", cpu_threads=2, checkpoint_every=p["checkpoint_every"], grid_every=None)
 
 # %% ../nbs/07_diffusion.ipynb #a5453b46
+def _cond_embed(cfg:dict)->dict:
+    "The `UNet2DModel` arguments of cfg's conditioning: a class embedding, the identity for vectors, or none."
+    return _CONDITIONINGS[cfg["conditioning"]](cfg)
+
+_CONDITIONINGS = {"class": lambda c: dict(num_class_embeds=len(c["classes"])),  # the last id is the null class
+                  "vector": lambda c: dict(class_embed_type="identity"),  # the vector is added to the timestep embedding
+                  "none": lambda c: {}}
+CONDITIONINGS = tuple(_CONDITIONINGS)
+
+def _check_conditioning(c:dict, bad):
+    "Errors for `classes`, `cond_dim` and `cond_channels` that do not fit `conditioning`."
+    if c["conditioning"] not in CONDITIONINGS: bad("conditioning", f"use one of {CONDITIONINGS}")
+    cl = c["classes"]
+    if not isinstance(cl, (list, tuple)) or len(cl) < 2 or len(set(cl)) != len(cl) or not all(isinstance(x, str) and x for x in cl):
+        bad("classes", "give two or more distinct class names, the null class of guidance last (e.g. ['negative', 'positive', 'null'])")
+    width = 4 * c["block_out_channels"][0]  # UNet2DModel's timestep-embedding width
+    if c["conditioning"] == "vector" and c["cond_dim"] != width:
+        bad("cond_dim", f"a vector condition is added to the timestep embedding, so it must be 4 * block_out_channels[0] = {width}")
+    if c["conditioning"] != "vector" and c["cond_dim"]: bad("cond_dim", "it is for conditioning='vector' only; use 0")
+    if not isinstance(c["cond_channels"], numbers.Integral) or c["cond_channels"] < 0: bad("cond_channels", "it must be an integer >= 0")
+
+def _check_training(c:dict, bad):
+    "Errors for the training options: prediction type, min-SNR γ, zero terminal SNR, balanced sampling."
+    if c["prediction_type"] not in PREDICTION_TYPES: bad("prediction_type", f"use one of {PREDICTION_TYPES}")
+    if c["snr_gamma"] is not None and not (isinstance(c["snr_gamma"], numbers.Real) and c["snr_gamma"] > 0):
+        bad("snr_gamma", "use None (plain MSE) or a positive number (min-SNR-γ; 5 in Hang et al. 2023)")
+    if c["zero_terminal_snr"] and c["prediction_type"] != "v_prediction":
+        bad("zero_terminal_snr", "it needs prediction_type='v_prediction' (at zero SNR the noise says nothing about x_0)")
+    if c["balanced"] and c["conditioning"] != "class": bad("balanced", "class-balanced sampling needs conditioning='class'")
+
+# %% ../nbs/07_diffusion.ipynb #a215f47d
 def _check_config(c:dict)->dict:
     "`c`, or a ValueError naming the first bad setting and its valid values."
     def bad(k, valid): raise ValueError(f"{k}={c[k]!r} is not valid; {valid}")
-    if c["conditioning"] not in CONDITIONINGS: bad("conditioning", f"use one of {CONDITIONINGS}")
     if c["beta_schedule"] not in BETA_SCHEDULES: bad("beta_schedule", f"use one of {BETA_SCHEDULES}")
     if c["trained_for"] not in TRAINED_FOR: bad("trained_for", f"use one of {TRAINED_FOR}")
     if c["in_channels"] not in (1, 3): bad("in_channels", "use 1 (grayscale) or 3 (the grey image repeated)")
@@ -73,9 +104,10 @@ def _check_config(c:dict)->dict:
     if c["image_size"] % 2 ** (levels - 1): bad("image_size", f"it must be divisible by 2**{levels - 1} for {levels} resolutions")
     if any(w % c["norm_num_groups"] for w in c["block_out_channels"]):
         bad("block_out_channels", f"every width must be divisible by norm_num_groups={c['norm_num_groups']}")
+    _check_conditioning(c, bad); _check_training(c, bad)
     return c
 
-def diffusion_config(profile:str="smoke", # the profile whose `diffusion` section sets the scale
+def diffusion_config(profile:str="smoke", # the profile whose `diffusion` section sets the scale (smoke, cpu, gpu, full)
                      **overrides, # any key of the configuration, e.g. beta_schedule="squaredcos_cap_v2"
                     )->dict:
     "The full, checked training configuration of a diffusion model at `profile`, with `overrides`."
@@ -94,17 +126,17 @@ def block_types(n:int)->tuple:
     return tuple(down), tuple(up)
 
 def make_unet(cfg:dict)->UNet2DModel:
-    "A freshly initialised `UNet2DModel` for the configuration `cfg` (class-conditional when cfg['conditioning'] == 'class')."
+    "A freshly initialised `UNet2DModel` for `cfg`: its conditioning's embedding, `in_channels + cond_channels` in, `in_channels` out."
     down, up = block_types(len(cfg["block_out_channels"]))
-    return UNet2DModel(sample_size=cfg["image_size"], in_channels=cfg["in_channels"], out_channels=cfg["in_channels"],
+    return UNet2DModel(sample_size=cfg["image_size"], in_channels=cfg["in_channels"] + cfg["cond_channels"], out_channels=cfg["in_channels"],
                        layers_per_block=cfg["layers_per_block"], block_out_channels=tuple(cfg["block_out_channels"]),
-                       down_block_types=down, up_block_types=up, norm_num_groups=cfg["norm_num_groups"],
-                       num_class_embeds=NULL_CLASS + 1 if cfg["conditioning"] == "class" else None)
+                       down_block_types=down, up_block_types=up, norm_num_groups=cfg["norm_num_groups"], **_cond_embed(cfg))
 
 def make_scheduler(cfg:dict)->DDPMScheduler:
-    "The `DDPMScheduler` (betas, ᾱ_t, forward noising) of `cfg`: epsilon prediction, `timesteps` training steps."
+    "The `DDPMScheduler` (betas, ᾱ_t, forward noising) of `cfg`: its prediction type, `timesteps` training steps, zero terminal SNR if asked."
     return DDPMScheduler(num_train_timesteps=cfg["timesteps"], beta_schedule=cfg["beta_schedule"], beta_start=cfg["beta_start"],
-                         beta_end=cfg["beta_end"], prediction_type="epsilon", clip_sample=cfg["clip_sample"])
+                         beta_end=cfg["beta_end"], prediction_type=cfg["prediction_type"], clip_sample=cfg["clip_sample"],
+                         rescale_betas_zero_snr=cfg["zero_terminal_snr"])
 
 def n_params(module)->int:
     "Number of parameters of a torch module."
@@ -133,14 +165,22 @@ def randn_like_images(shape:tuple, gens:list, device="cpu")->torch.Tensor:
 
 # %% ../nbs/07_diffusion.ipynb #931d9d40
 class Diffusion(NamedTuple):
-    "A denoiser with its noise schedule and full configuration: what `sample`, `add_noise` and `denoise_from` take."
+    "A denoiser with its noise schedule and full configuration: what `sample`, `add_noise`, `denoise_from` and `invert` take."
     unet: UNet2DModel
     scheduler: DDPMScheduler
     config: dict
     @property
+    def conditioning(self)->str:
+        "'class', 'vector' or 'none' (the configuration's `conditioning`)."
+        return self.config.get("conditioning", "none")
+    @property
     def conditional(self)->bool:
-        "Whether the model is class-conditional (it has class embeddings)."
-        return self.unet.config.num_class_embeds is not None
+        "Whether the model takes a condition (a class or a vector)."
+        return self.conditioning != "none"
+    @property
+    def classes(self)->list:
+        "The class names of a class-conditional model, the null class last (the configuration's `classes`)."
+        return list(self.config["classes"])
     @property
     def device(self)->torch.device: return next(self.unet.parameters()).device
 
@@ -164,32 +204,73 @@ def add_noise(model:Diffusion, # the model (its scheduler's ᾱ_t is used)
     return model.scheduler.add_noise(x0, eps, tt.to(x0.device))
 
 # %% ../nbs/07_diffusion.ipynb #0f67c77e
-def label_ids(model:Diffusion, label, n:int)->torch.Tensor|None:
-    "Class ids (n,) for `label` (an id, a class name, or one per image), or None; errors list the valid labels."
-    if label is None: return None
-    if not model.conditional:
-        raise ValueError("this model is unconditional (conditioning='none'): it takes no label; pass label=None")
+def _class_ids(model:Diffusion, label, n:int)->torch.Tensor:
+    "Class ids (n,) for a class id or name, or one per image; the null class is not a label."
+    names = model.classes[:-1]
+    valid = ", ".join(f"{i} or {c!r}" for i, c in enumerate(names))
+    a = np.asarray(label.cpu() if torch.is_tensor(label) else label, dtype=object if isinstance(label, (list, tuple)) else None)
+    if a.dtype.kind == "f" and a.ndim == 2:
+        raise ValueError(f"a vector condition was given to a class model (conditioning='class'); pass class ids or names: {valid}")
     labels = list(label) if isinstance(label, (list, tuple, np.ndarray, torch.Tensor)) else [label] * n
     if len(labels) != n: raise ValueError(f"got {len(labels)} labels for {n} images")
-    valid = ", ".join(f"{i} or {c!r}" for i, c in enumerate(CLASS_NAMES))
     ids = []
     for l in labels:
         l = l.item() if hasattr(l, "item") else l
-        if isinstance(l, str) and l in CLASS_NAMES: ids.append(CLASS_NAMES.index(l))
-        elif isinstance(l, numbers.Integral) and not isinstance(l, bool) and 0 <= l < NULL_CLASS: ids.append(int(l))
+        if isinstance(l, str) and l in names: ids.append(names.index(l))
+        elif isinstance(l, numbers.Integral) and not isinstance(l, bool) and 0 <= l < len(names): ids.append(int(l))
         else: raise ValueError(f"label {l!r} is not one the model was trained on; valid labels: {valid}")
     return torch.tensor(ids, dtype=torch.long)
 
-def guided_eps(model:Diffusion, x:torch.Tensor, t:int, labels:torch.Tensor|None=None, guidance:float=0.0)->torch.Tensor:
-    "ε̂ at (x_t, t): unconditional (labels None), conditional (w = 0), or guided (1 + w)·ε̂(x, c) − w·ε̂(x, ∅)."
+def _vectors(model:Diffusion, label, n:int)->torch.Tensor:
+    "Condition vectors (n, cond_dim) for one vector or one per image."
+    d = model.config["cond_dim"]
+    if isinstance(label, (str, numbers.Number)) or np.asarray(label).ndim == 0:
+        raise ValueError(f"a class label ({label!r}) was given to a vector model (conditioning='vector'); pass a ({n}, {d}) array of vectors")
+    v = torch.as_tensor(np.asarray(label.cpu() if torch.is_tensor(label) else label), dtype=torch.float32)
+    if v.ndim == 1: v = v[None].expand(n, -1)
+    if tuple(v.shape) != (n, d): raise ValueError(f"vector conditions must be ({n}, {d}) (n images, cond_dim), got {tuple(v.shape)}")
+    return v.contiguous()
+
+_CONDITIONS = {"class": _class_ids, "vector": _vectors}
+
+# %% ../nbs/07_diffusion.ipynb #e118bfd5
+def label_ids(model:Diffusion, label, n:int)->torch.Tensor|None:
+    "The conditions (n,) class ids or (n, d) vectors for `label` (an id, a name, a vector, or one per image), or None; errors list the valid values."
+    if label is None: return None
+    if not model.conditional:
+        raise ValueError("this model is unconditional (conditioning='none'): it takes no label; pass label=None")
+    return _CONDITIONS[model.conditioning](model, label, n)
+
+def null_condition(model:Diffusion, n:int, device="cpu")->torch.Tensor|None:
+    "The null condition ∅ of guidance for `n` images: the last class id, the zero vector, or None for an unconditional model."
+    if model.conditioning == "class": return torch.full((n,), len(model.classes) - 1, dtype=torch.long, device=device)
+    if model.conditioning == "vector": return torch.zeros(n, model.config["cond_dim"], device=device)
+    return None
+
+# %% ../nbs/07_diffusion.ipynb #0fd3d2a2
+def cond_images(model:Diffusion, cond, n:int)->torch.Tensor|None:
+    "The image (n, cond_channels, H, W) in [-1, 1] a model with `cond_channels` > 0 concatenates to its input; uint8 (n, H, W) or floats."
+    k, s = model.config.get("cond_channels", 0), model.config["image_size"]
+    if not k:
+        if cond is not None: raise ValueError("this model takes no cond image (cond_channels=0); pass cond=None")
+        return None
+    if cond is None: raise ValueError(f"this model concatenates a {k}-channel image to its input (cond_channels={k}); pass cond= of shape ({n}, {k}, {s}, {s})")
+    c = cond if torch.is_tensor(cond) else torch.as_tensor(np.asarray(cond))
+    if c.dtype == torch.uint8: c = c.float() / 127.5 - 1
+    if c.ndim == 3: c = c[:, None]
+    if tuple(c.shape) != (n, k, s, s):
+        raise ValueError(f"cond must be ({n}, {k}, {s}, {s}) (images, cond_channels, the model's image size; uint8 (N, H, W) for one channel), got {tuple(c.shape)}")
+    return c.float()
+
+def guided_eps(model:Diffusion, x:torch.Tensor, t:int, labels:torch.Tensor|None=None, guidance:float=0.0, cond:torch.Tensor|None=None)->torch.Tensor:
+    "The model's prediction at (x_t, t): unconditional (labels None: ∅), conditional (w = 0), or guided (1 + w)·pred(x, c) − w·pred(x, ∅)."
     unet, n = model.unet, len(x)
     tt = torch.full((n,), int(t), dtype=torch.long, device=x.device)
-    if labels is None:
-        null = torch.full((n,), NULL_CLASS, device=x.device) if model.conditional else None
-        return unet(x, tt, class_labels=null).sample
+    inp = x if cond is None else torch.cat([x, cond.to(x)], 1)
+    if labels is None: return unet(inp, tt, class_labels=null_condition(model, n, x.device)).sample
     labels = labels.to(x.device)
-    if guidance == 0: return unet(x, tt, class_labels=labels).sample
-    e = unet(torch.cat([x, x]), torch.cat([tt, tt]), class_labels=torch.cat([labels, torch.full_like(labels, NULL_CLASS)])).sample
+    if guidance == 0: return unet(inp, tt, class_labels=labels).sample
+    e = unet(torch.cat([inp, inp]), torch.cat([tt, tt]), class_labels=torch.cat([labels, null_condition(model, n, x.device)])).sample
     e_c, e_null = e.chunk(2)
     return (1 + guidance) * e_c - guidance * e_null
 
@@ -209,6 +290,8 @@ def ddim_step(scheduler, # a DDPMScheduler or DDIMScheduler: only its ᾱ_t and 
               x:torch.Tensor, # x_t
               eta:float=0.0, # η: 0 is deterministic DDIM, 1 is DDPM-like stochasticity
               noise:torch.Tensor|None=None, # z ~ N(0, I) for η > 0
+              *, x0:torch.Tensor|None=None, # x̂_0 when known (v-prediction at ᾱ_t = 0); None: from ε̂
+              clip:bool|None=None, # clip x̂_0 to [-1, 1]; None: the scheduler's clip_sample
              )->Step:
     "One DDIM step x_t -> x_{t_next} (Song et al. 2021, eq. 12)."
     if t_next > t and eta != 0: raise ValueError(f"a DDIM step towards more noise (t={t} -> {t_next}) must be deterministic: use eta=0")
@@ -216,9 +299,9 @@ def ddim_step(scheduler, # a DDPMScheduler or DDIMScheduler: only its ᾱ_t and 
     # 1. ᾱ_t and ᾱ_{t_next} (diffusers' alpha_prod_t, alpha_prod_t_prev)
     a_t, a_next = alpha_bar(scheduler, t), alpha_bar(scheduler, t_next)
     # 2. predicted x_0, eq. 12 "predicted x_0": (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t
-    x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+    if x0 is None: x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
     # 3. clip x̂_0 to [-1, 1] when clip_sample (ε̂ is kept: diffusers' default use_clipped_model_output=False)
-    if scheduler.config.clip_sample: x0 = x0.clamp(-1, 1)
+    if scheduler.config.clip_sample if clip is None else clip: x0 = x0.clamp(-1, 1)
     # 4. σ_t(η) = η·√((1−ᾱ_next)/(1−ᾱ_t))·√(1−ᾱ_t/ᾱ_next), eq. 16
     sigma = eta * ((1 - a_next) / (1 - a_t) * (1 - a_t / a_next)).clamp(min=0).sqrt() if eta else torch.tensor(0.0)
     # 5. "direction pointing to x_t", eq. 12: √(1 − ᾱ_next − σ²)·ε̂
@@ -234,6 +317,8 @@ def ddpm_step(scheduler, # a DDPMScheduler: its ᾱ_t and clip_sample are read
               t:int, t_next:int, # from t to t_next < t (-1 = clean)
               x:torch.Tensor, # x_t
               noise:torch.Tensor|None=None, # z ~ N(0, I); unused at the last step
+              *, x0:torch.Tensor|None=None, # x̂_0 when known; None: from ε̂
+              clip:bool|None=None, # clip x̂_0 to [-1, 1]; None: the scheduler's clip_sample
              )->Step:
     "One DDPM ancestral step x_t -> x_{t_next} (Ho et al. 2020, eqs. 6-7, 15)."
     if t_next >= t: raise ValueError(f"DDPM's ancestral step only denoises (t_next < t), got t={t} -> {t_next}; use ddim_step with eta=0 to invert")
@@ -241,8 +326,8 @@ def ddpm_step(scheduler, # a DDPMScheduler: its ᾱ_t and clip_sample are read
     a_t, a_prev = alpha_bar(scheduler, t), alpha_bar(scheduler, t_next)
     beta = 1 - a_t / a_prev
     # 2. predicted x_0, eq. 15: (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t, clipped to [-1, 1] when clip_sample
-    x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
-    if scheduler.config.clip_sample: x0 = x0.clamp(-1, 1)
+    if x0 is None: x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+    if scheduler.config.clip_sample if clip is None else clip: x0 = x0.clamp(-1, 1)
     # 3. posterior mean μ̃_t(x_t, x_0), eq. 7
     mean = (a_prev.sqrt() * beta / (1 - a_t)) * x0 + ((1 - beta).sqrt() * (1 - a_prev) / (1 - a_t)) * x
     if t_next < 0: return Step(mean, x0)
@@ -259,26 +344,143 @@ def sampler_timesteps(t_start:int, # the timestep of the starting sample (T - 1 
         raise ValueError(f"steps must be an integer in 1..{t_start + 1} from timestep {t_start}, got {steps!r}")
     return (np.round(np.linspace(t_start + 1, 0, steps, endpoint=False)).astype(int) - 1).tolist()
 
-def _check_sampling(model, sampler, eta, guidance, label):
-    "Errors for a bad sampler, eta or guidance request."
-    if sampler not in SAMPLERS: raise ValueError(f"unknown sampler {sampler!r}; use one of {SAMPLERS}")
-    if sampler == "ddpm" and eta != 0: raise ValueError("eta is DDIM's parameter; DDPM's ancestral sampler has none (use eta=0)")
-    if not math.isfinite(guidance): raise ValueError(f"guidance must be a finite number, got {guidance!r}")
-    if guidance != 0 and not model.conditional:
-        raise ValueError("classifier-free guidance needs a class-conditional model; this one is unconditional (conditioning='none'): use guidance=0")
-    if guidance != 0 and label is None: raise ValueError("guidance needs a label to guide towards; pass label=")
+# %% ../nbs/07_diffusion.ipynb #b566b6d7
+def eps_x0(scheduler, # the model's scheduler (ᾱ_t)
+           prediction:torch.Tensor, # the model's output at timestep t_eval
+           x:torch.Tensor, # x_t
+           t:int, # the timestep x is at (-1: clean)
+           t_eval:int, # the timestep the prediction was made at
+           prediction_type:str="epsilon", # "epsilon" or "v_prediction"
+          )->tuple:
+    "(ε̂, x̂_0) from a model's prediction: ε̂ directly or from v at ᾱ_{t_eval}; x̂_0 = (x_t − √(1−ᾱ_t)·ε̂)/√ᾱ_t, or √ᾱ·x_t − √(1−ᾱ)·v."
+    a_e = alpha_bar(scheduler, t_eval)
+    if prediction_type == "epsilon": eps = prediction
+    elif prediction_type == "v_prediction": eps = a_e.sqrt() * prediction + (1 - a_e).sqrt() * x
+    else: raise ValueError(f"unknown prediction_type {prediction_type!r}; use one of {PREDICTION_TYPES}")
+    if prediction_type == "v_prediction" and t == t_eval: return eps, a_e.sqrt() * x - (1 - a_e).sqrt() * prediction  # no division by √ᾱ (0 at zero SNR)
+    a_t = alpha_bar(scheduler, t)
+    return eps, (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+
+# %% ../nbs/07_diffusion.ipynb #42f8f73d
+class _Numbered:
+    "A walk over explicit (t, t_next) pairs with our numbered `ddim_step` or `ddpm_step`: stateless, so it can be re-run and reversed."
+    def __init__(self, model, pairs, kind, eta=0.0, clip=None):
+        self.model, self.pairs, self.kind, self.eta, self.clip = model, list(pairs), kind, eta, clip
+        self.noisy = kind == "ddpm" or eta > 0  # draws per-image noise at every step but the last
+    def save(self): return None
+    def restore(self, saved): pass
+    def step(self, pred, eps, x0, t, t_next, x, z)->torch.Tensor:
+        if self.kind == "ddpm": return ddpm_step(self.model.scheduler, eps, t, t_next, x, z, x0=x0, clip=self.clip).prev_sample
+        return ddim_step(self.model.scheduler, eps, t, t_next, x, self.eta, z, x0=x0, clip=self.clip).prev_sample
+    def reversed(self):
+        "The same walk backwards, clean image to noise (deterministic DDIM only)."
+        return _Numbered(self.model, [(b, a) for a, b in self.pairs[::-1]], self.kind, 0.0, self.clip)
+
+class _Multistep:
+    "A walk driven by a diffusers multistep scheduler's own `step`; its history of predictions is saved and restored around a re-run."
+    noisy = False
+    def __init__(self, scheduler):
+        ts = [int(t) for t in scheduler.timesteps]
+        self.scheduler, self.pairs = scheduler, list(zip(ts, ts[1:] + [-1]))
+    def save(self): return {k: list(v) if isinstance(v, list) else v for k, v in vars(self.scheduler).items()}
+    def restore(self, saved): self.scheduler.__dict__.update({k: list(v) if isinstance(v, list) else v for k, v in saved.items()})
+    def step(self, pred, eps, x0, t, t_next, x, z)->torch.Tensor: return self.scheduler.step(pred, t, x).prev_sample
+
+# %% ../nbs/07_diffusion.ipynb #9c3277c9
+class Sampler(NamedTuple):
+    "A registry entry: name, default model evaluations (None: every training step), deterministic?, invertible?, and `start(model, t_start, steps, eta, clip)` -> a walk."
+    name: str
+    default_steps: int|None
+    deterministic: bool
+    invertible: bool
+    start: object
+
+SAMPLERS = {}
+
+def register_sampler(s:Sampler)->Sampler:
+    "Add `s` to the registry of samplers `sample`, `denoise_from` and `invert` accept."
+    SAMPLERS[s.name] = s; return s
+
+def get_sampler(name:str)->Sampler:
+    "The registry entry `name`, or an error listing the registry."
+    if name not in SAMPLERS: raise ValueError(f"unknown sampler {name!r}; valid samplers: {', '.join(SAMPLERS)}")
+    return SAMPLERS[name]
+
+# %% ../nbs/07_diffusion.ipynb #8f3c0f41
+def _no_eta(name:str, eta:float):
+    if eta != 0: raise ValueError(f"eta is DDIM's parameter; {name} has none (use eta=0)")
+
+def _numbered(kind:str):
+    "The `start` of our numbered sampler `kind` ('ddim' or 'ddpm')."
+    def start(model, t_start, steps, eta=0.0, clip=None):
+        if kind == "ddpm": _no_eta("DDPM's ancestral sampler", eta)
+        ts = sampler_timesteps(t_start, steps)
+        return _Numbered(model, zip(ts, ts[1:] + [-1]), kind, eta, clip)
+    return start
+
+def _multistep(cls, **options):
+    "The `start` of a diffusers multistep scheduler `cls` made from the model's scheduler config, trailing spacing."
+    def start(model, t_start, steps, eta=0.0, clip=None):
+        _no_eta(cls.__name__, eta)
+        ts = sampler_timesteps(t_start, steps)  # the same range check for every sampler
+        cos = {"lambda_min_clipped": -5.1} if model.scheduler.config.beta_schedule == "squaredcos_cap_v2" and "lambda_min_clipped" in inspect.signature(cls).parameters else {}
+        s = cls.from_config(model.scheduler.config, timestep_spacing="trailing", **cos, **options)
+        if t_start == model.scheduler.config.num_train_timesteps - 1: s.set_timesteps(steps)
+        elif "timesteps" in inspect.signature(s.set_timesteps).parameters: s.set_timesteps(timesteps=ts)
+        else: raise ValueError(f"{cls.__name__} starts from pure noise only (it takes no custom timesteps); start at t={t_start} with ddim, ddpm or dpmsolver++")
+        return _Multistep(s)
+    return start
+
+register_sampler(Sampler("ddpm", None, False, False, _numbered("ddpm")))
+register_sampler(Sampler("ddim", 50, True, True, _numbered("ddim")))  # deterministic at eta = 0
+register_sampler(Sampler("dpmsolver++", 20, True, False, _multistep(DPMSolverMultistepScheduler, algorithm_type="dpmsolver++", solver_order=2, lower_order_final=True)))
+register_sampler(Sampler("unipc", 10, True, False, _multistep(UniPCMultistepScheduler, solver_order=2, lower_order_final=True)))
+
+# %% ../nbs/07_diffusion.ipynb #d0f54c91
+class StepState(NamedTuple):
+    "What a step hook sees: step i from t to t_next of the images `rows` of the call, x_t, the prediction, x̂_0 and the sampler's x_{t_next}."
+    i: int
+    t: int
+    t_next: int
+    rows: range
+    x_t: torch.Tensor
+    prediction: torch.Tensor
+    x0: torch.Tensor
+    x_next: torch.Tensor
+
+def _hooked(out, s:StepState, redo)->torch.Tensor:
+    "x_{t_next} after a hook answered `out` to step `s`; `redo(prediction)` re-runs the sampler's step."
+    if out is None or out is s: return s.x_next
+    where = f"step {s.i} (t={s.t} -> {s.t_next})"
+    if not isinstance(out, StepState):
+        raise TypeError(f"the hook returned {type(out).__name__} at {where}; return None or the step with prediction or x_next replaced (step._replace(...))")
+    new_pred, new_next = out.prediction is not s.prediction, out.x_next is not s.x_next
+    if new_pred and new_next: raise ValueError(f"the hook changed both prediction and x_next at {where}; change one of them")
+    for name, v, ref in (("prediction", out.prediction, s.prediction), ("x_next", out.x_next, s.x_next)):
+        if not torch.is_tensor(v) or v.shape != ref.shape:
+            raise ValueError(f"the hook returned {name} of shape {tuple(getattr(v, 'shape', ()))} at {where}; it must keep the shape {tuple(ref.shape)}")
+    return redo(out.prediction.detach()) if new_pred else out.x_next.detach()
 
 # %% ../nbs/07_diffusion.ipynb #6bdfb79d
-@torch.no_grad()
-def _run(model:Diffusion, x:torch.Tensor, timesteps:list, labels, guidance:float, sampler:str, eta:float, gens:list, bar=None)->torch.Tensor:
-    "Walk `x` through `timesteps` (then to -1) with the chosen sampler; image i's noise comes from gens[i]."
-    for i, t in enumerate(timesteps):
-        t_next = timesteps[i + 1] if i + 1 < len(timesteps) else -1
-        eps = guided_eps(model, x, t, labels, guidance)
-        needs_noise = t_next >= 0 and (sampler == "ddpm" or eta > 0)
-        z = randn_like_images(x.shape[1:], gens, x.device) if needs_noise else None
-        step = ddpm_step(model.scheduler, eps, t, t_next, x, z) if sampler == "ddpm" else ddim_step(model.scheduler, eps, t, t_next, x, eta, z)
-        x = step.prev_sample
+def _walk(model:Diffusion, x:torch.Tensor, walk, labels, guidance:float, gens:list, *, rows:range, hook=None, cond=None, bar=None)->torch.Tensor:
+    "Walk `x` through `walk.pairs` (t, t_next); image i's noise comes from gens[i]; `hook` may steer every step."
+    grad, sch, ptype = bool(getattr(hook, "needs_grad", False)), model.scheduler, model.config.get("prediction_type", "epsilon")
+    for i, (t, t_next) in enumerate(walk.pairs):
+        t_eval = max(t, t_next)  # denoising: the prediction at t; inverting: at t_next (see above)
+        with torch.set_grad_enabled(grad):
+            x_t = x.detach().requires_grad_(grad)
+            pred = guided_eps(model, x_t, t_eval, labels, guidance, cond)
+            x0 = eps_x0(sch, pred, x_t, t, t_eval, ptype)[1] if hook is not None else None
+        z = randn_like_images(x.shape[1:], gens, x.device) if walk.noisy and t_next >= 0 else None
+        saved = walk.save()
+        with torch.no_grad():
+            step = lambda p: walk.step(p, *eps_x0(sch, p, x, t, t_eval, ptype), t, t_next, x, z)
+            x_next = step(pred.detach())
+            if hook is not None:
+                s = StepState(i, t, t_next, rows, x_t, pred, x0, x_next)
+                with torch.set_grad_enabled(grad): out = hook(s)
+                x_next = _hooked(out, s, lambda p: (walk.restore(saved), step(p))[1])
+        x = x_next.detach()
         if bar is not None: bar.update(len(x))
     return x
 
@@ -293,30 +495,56 @@ def _progress(total:int, show:bool, desc:str):
     from tqdm.auto import tqdm
     return tqdm(total=total, desc=desc, unit="img-step", leave=False)
 
+# %% ../nbs/07_diffusion.ipynb #911e3174
+def _check_sampling(model, sampler, eta, guidance, label)->Sampler:
+    "The registry entry of `sampler`, or an error for a bad sampler, eta or guidance request."
+    spec = get_sampler(sampler)
+    if not math.isfinite(guidance): raise ValueError(f"guidance must be a finite number, got {guidance!r}")
+    if guidance != 0 and not model.conditional:
+        raise ValueError("classifier-free guidance needs a conditional model; this one is unconditional (conditioning='none'): use guidance=0")
+    if guidance != 0 and label is None: raise ValueError("guidance needs a label to guide towards; pass label=")
+    return spec
+
+def _generate(model:Diffusion, n:int, first, t_start:int, *, tag:str, seed:int, label, guidance:float, sampler:str, steps, eta:float,
+              batch_size:int, hook, cond, clip_sample, output_type:str, desc:str|None=None):
+    "The shared body of `sample` and `denoise_from`: per batch, `first(a, b, gens)` gives the start at `t_start`, then one walk."
+    spec = _check_sampling(model, sampler, eta, guidance, label)
+    if output_type not in ("uint8", "tensor"): raise ValueError(f"output_type must be 'uint8' or 'tensor', got {output_type!r}")
+    steps = steps or (t_start + 1 if spec.default_steps is None else min(spec.default_steps, t_start + 1))
+    ids, cimg = label_ids(model, label, n), cond_images(model, cond, n)
+    model.unet.eval(); out, bar = [], _progress(n * steps, bool(desc), f"{sampler} {steps} steps")
+    for a, b in _batches(n, batch_size):
+        gens = image_generators(seed, b - a, tag, start=a)
+        walk = spec.start(model, t_start, steps, eta, clip_sample)  # a fresh walk per batch: multistep solvers keep history
+        x = _walk(model, first(a, b, gens), walk, None if ids is None else ids[a:b], guidance, gens, rows=range(a, b), hook=hook,
+                  cond=None if cimg is None else cimg[a:b].to(model.device), bar=bar)
+        out.append(x if output_type == "tensor" else to_uint8(x))
+    if bar is not None: bar.close()
+    s, c = model.config["image_size"], model.config["in_channels"]
+    if output_type == "tensor": return torch.cat(out) if out else torch.zeros(0, c, s, s)
+    return np.concatenate(out) if out else np.zeros((0, s, s), np.uint8)
+
 # %% ../nbs/07_diffusion.ipynb #19a26677
 def sample(model:Diffusion, # a trained model (see `train_diffusion`)
            n:int, # how many images
-           label=None, # None (unconditional / null class), a class id or name, or one per image
+           label=None, # None (unconditional / null condition), a class id or name, a vector, or one per image
            guidance:float=0.0, # classifier-free guidance weight w (0 = plain conditional)
-           sampler:str="ddim", # "ddim" or "ddpm"
-           steps:int|None=None, # model evaluations; None: 50 for DDIM, every training step for DDPM
+           sampler:str="ddim", # a name in `SAMPLERS`: "ddpm", "ddim", "dpmsolver++", "unipc"
+           steps:int|None=None, # model evaluations; None: the sampler's default (DDPM: every training step)
            eta:float=0.0, # DDIM's η (0 = deterministic)
            seed:int=0, # image i starts from noise seeded by (seed, 'sample', i)
            batch_size:int=16, # images per forward pass
            progress:bool=True, # show a progress bar
-          )->np.ndarray:
-    "`n` generated images as uint8 (n, H, W), in batches; the same seed gives the same images whatever the batch size."
-    _check_sampling(model, sampler, eta, guidance, label)
-    T = model.scheduler.config.num_train_timesteps
-    ts = sampler_timesteps(T - 1, steps or (T if sampler == "ddpm" else min(50, T)))
-    ids, c, s = label_ids(model, label, n), model.config["in_channels"], model.config["image_size"]
-    model.unet.eval(); out, bar = [], _progress(n * len(ts), progress, f"{sampler} {len(ts)} steps")
-    for a, b in _batches(n, batch_size):
-        gens = image_generators(seed, b - a, "sample", start=a)
-        x = randn_like_images((c, s, s), gens, model.device)
-        out.append(to_uint8(_run(model, x, ts, None if ids is None else ids[a:b], guidance, sampler, eta, gens, bar)))
-    if bar is not None: bar.close()
-    return np.concatenate(out) if out else np.zeros((0, s, s), np.uint8)
+           *, cond=None, # the image a model with cond_channels > 0 concatenates: (n, cond_channels, H, W), uint8 (n, H, W) for one channel
+           hook=None, # called at every step with a `StepState` (see above)
+           clip_sample:bool|None=None, # clip x̂_0 to [-1, 1] (DDIM, DDPM); None: as the model was configured
+           output_type:str="uint8", # "uint8": (n, H, W) images; "tensor": model-space floats (n, C, H, W)
+          ):
+    "`n` generated images; the same seed gives the same images whatever the batch size."
+    c, s = model.config["in_channels"], model.config["image_size"]
+    return _generate(model, n, lambda a, b, gens: randn_like_images((c, s, s), gens, model.device), model.scheduler.config.num_train_timesteps - 1,
+                     tag="sample", seed=seed, label=label, guidance=guidance, sampler=sampler, steps=steps, eta=eta, batch_size=batch_size,
+                     hook=hook, cond=cond, clip_sample=clip_sample, output_type=output_type, desc=progress)
 
 # %% ../nbs/07_diffusion.ipynb #b43c980b
 def denoise_from(model:Diffusion, # a trained model
@@ -324,37 +552,73 @@ def denoise_from(model:Diffusion, # a trained model
                  t:int, # their timestep
                  label=None, # as in `sample`
                  guidance:float=0.0, # as in `sample`
-                 sampler:str="ddim", # "ddim" or "ddpm"
-                 steps:int|None=None, # model evaluations from t; None: min(50, t+1) for DDIM, t+1 for DDPM
+                 sampler:str="ddim", # a name in `SAMPLERS` (unipc starts from pure noise only)
+                 steps:int|None=None, # model evaluations from t; None: the sampler's default, at most t+1 (DDPM: t+1)
                  eta:float=0.0, # DDIM's η
                  seed:int=0, # image i's sampler noise comes from (seed, 'denoise', i)
                  batch_size:int=16, # images per forward pass
-                )->np.ndarray:
+                 *, cond=None, hook=None, clip_sample:bool|None=None, output_type:str="uint8", # as in `sample`
+                ):
     "Images denoised from `x_t` at timestep `t` to t = 0, as uint8 (N, H, W) (the start of image-to-image editing)."
-    _check_sampling(model, sampler, eta, guidance, label)
     T = model.scheduler.config.num_train_timesteps
     if not isinstance(t, numbers.Integral) or not 0 <= t < T: raise ValueError(f"t must be an integer in 0..{T - 1}, got {t!r}")
-    ts = sampler_timesteps(int(t), steps or (t + 1 if sampler == "ddpm" else min(50, t + 1)))
-    ids = label_ids(model, label, len(x_t)); model.unet.eval(); out = []
-    for a, b in _batches(len(x_t), batch_size):
-        gens = image_generators(seed, b - a, "denoise", start=a)
-        out.append(to_uint8(_run(model, x_t[a:b].to(model.device), ts, None if ids is None else ids[a:b], guidance, sampler, eta, gens)))
-    return np.concatenate(out)
+    return _generate(model, len(x_t), lambda a, b, gens: x_t[a:b].to(model.device), int(t), tag="denoise", seed=seed, label=label,
+                     guidance=guidance, sampler=sampler, steps=steps, eta=eta, batch_size=batch_size, hook=hook, cond=cond,
+                     clip_sample=clip_sample, output_type=output_type)
+
+# %% ../nbs/07_diffusion.ipynb #00999c71
+def invert(model:Diffusion, # a trained model
+           images, # uint8 (N, H, W), or model-space floats (N, C, H, W) (the clean x_0)
+           *, steps:int=50, # model evaluations (the same as `reconstruct` then takes)
+           label=None, # the condition, as in `sample`
+           cond=None, # the cond image of a model with cond_channels > 0
+           guidance:float=0.0, # classifier-free guidance weight (0 keeps inversion closest to exact)
+           sampler:str="ddim", # an invertible sampler of `SAMPLERS`
+           batch_size:int=16, # images per forward pass
+           hook=None, # as in `sample`
+          )->torch.Tensor:
+    "x_T of `images` (N, C, H, W) by deterministic DDIM run backwards, x̂_0 unclipped; `reconstruct(model, x_T, ...)` walks back."
+    spec = _check_sampling(model, sampler, 0.0, guidance, label)
+    if not spec.invertible:
+        raise ValueError(f"inversion needs a deterministic sampler that can run backwards; {sampler!r} cannot "
+                         f"(invertible samplers: {', '.join(n for n, s in SAMPLERS.items() if s.invertible)})")
+    x0 = images if torch.is_tensor(images) and images.is_floating_point() else to_model(images, model.config["in_channels"])
+    ids, cimg, T = label_ids(model, label, len(x0)), cond_images(model, cond, len(x0)), model.scheduler.config.num_train_timesteps
+    model.unet.eval(); out = []
+    for a, b in _batches(len(x0), batch_size):
+        walk = spec.start(model, T - 1, steps, 0.0, False).reversed()
+        out.append(_walk(model, x0[a:b].to(model.device), walk, None if ids is None else ids[a:b], guidance, [], rows=range(a, b), hook=hook,
+                         cond=None if cimg is None else cimg[a:b].to(model.device)))
+    return torch.cat(out)
+
+def reconstruct(model:Diffusion, # the model that inverted
+                x_T:torch.Tensor, # from `invert`
+                *, steps:int=50, label=None, cond=None, guidance:float=0.0, batch_size:int=16, # as given to `invert`
+                output_type:str="uint8", # "uint8" or "tensor"
+               ):
+    "The images whose inversion is `x_T`: deterministic DDIM from T − 1 on the same timesteps, x̂_0 unclipped."
+    return denoise_from(model, x_T, model.scheduler.config.num_train_timesteps - 1, label=label, guidance=guidance, sampler="ddim",
+                        steps=steps, batch_size=batch_size, cond=cond, clip_sample=False, output_type=output_type)
 
 # %% ../nbs/07_diffusion.ipynb #72f5186c
 class TrainingData(NamedTuple):
-    "The images a diffusion model trains on: the cache (memmap), the rows used, and their class ids (0 negative, 1 positive)."
+    "What a diffusion model trains on: the images (a memmap), the rows used, their conditions (class ids, or (N, d) vectors), and optional cond images beside `images`."
     images: np.ndarray
     rows: np.ndarray
     labels: np.ndarray
+    cond: np.ndarray|None = None  # uint8 (len(images), [cond_channels,] H, W), read at `rows` like `images`
 
 def training_data(source, # a data source
                   finding:str, # the finding whose positives and negatives are the classes
                   cfg:dict, # a diffusion configuration
                   split:str="train", # which split
                  )->TrainingData:
-    "The rows and class ids a model of `cfg` trains on, read from the preprocessing cache."
+    "The rows and class ids (0 negative, 1 positive) a model of `cfg` trains on, read from the preprocessing cache."
     if finding not in FINDINGS: raise ValueError(f"unknown finding {finding!r}; valid findings: {', '.join(FINDINGS)}")
+    if cfg["conditioning"] == "vector" or cfg["cond_channels"]:
+        raise ValueError("training_data labels a finding's classes; a vector or cond-image model trains on a TrainingData you build (labels = vectors, cond = images)")
+    if cfg["conditioning"] == "class" and len(cfg["classes"]) != 3:
+        raise ValueError(f"a finding has two classes (negative, positive) plus the null class, so classes= needs 3 names, got {cfg['classes']}")
     cs = cached_split(source, split, cfg["image_size"])
     y = impute(cs.labels[finding], cfg["uncertain"], cfg["not_mentioned"]).dropna()
     if cfg["positives_only"]: y = y[y == 1]
@@ -363,6 +627,27 @@ def training_data(source, # a data source
         raise ValueError(f"only {len(y)} training images for {finding!r} (positives_only={cfg['positives_only']}), fewer than one "
                          f"batch of {cfg['batch_size'] * cfg['grad_accum']}; use a larger n_train or a smaller batch_size")
     return TrainingData(cs.images, y.index.to_numpy(np.int64), y.to_numpy().astype(np.int64))
+
+# %% ../nbs/07_diffusion.ipynb #be9737cb
+def training_target(scheduler, x0:torch.Tensor, eps:torch.Tensor, t:torch.Tensor, prediction_type:str="epsilon")->torch.Tensor:
+    "What the network learns to predict at (x_0, ε, t): ε, or the velocity v = √ᾱ_t·ε − √(1−ᾱ_t)·x_0 (diffusers' `get_velocity`)."
+    if prediction_type == "epsilon": return eps
+    if prediction_type == "v_prediction": return scheduler.get_velocity(x0, eps, t)
+    raise ValueError(f"unknown prediction_type {prediction_type!r}; use one of {PREDICTION_TYPES}")
+
+def loss_weights(scheduler, t:torch.Tensor, *, snr_gamma:float|None=None, prediction_type:str="epsilon")->torch.Tensor:
+    "Per-sample loss weights: min(SNR, γ)/SNR for ε, min(SNR, γ)/(SNR + 1) for v (min-SNR-γ, `compute_snr`); ones when γ is None."
+    if snr_gamma is None: return torch.ones(len(t), device=t.device)
+    snr = compute_snr(scheduler, t)
+    w = snr.clamp(max=snr_gamma)
+    return w / (snr + 1) if prediction_type == "v_prediction" else w / snr
+
+def epoch_order(labels:np.ndarray, seed:int, epoch:int, *, balanced:bool=False)->torch.Tensor:
+    "The positions of the training images in epoch `epoch`: a permutation, or (balanced) a draw with replacement weighted 1/(class size)."
+    g = torch.Generator().manual_seed(subseed(seed, "epoch", epoch))
+    if not balanced: return torch.randperm(len(labels), generator=g)
+    _, inv, counts = np.unique(np.asarray(labels), return_inverse=True, return_counts=True)
+    return torch.multinomial(torch.from_numpy(1.0 / counts[inv.reshape(-1)]), len(labels), replacement=True, generator=g)
 
 # %% ../nbs/07_diffusion.ipynb #b48ef3d4
 class Precision(NamedTuple):
@@ -393,31 +678,62 @@ def checkpoints(ckpt_dir:Path|str)->list:
     d = Path(ckpt_dir)
     return sorted(p for p in d.glob("checkpoint-*") if p.is_dir()) if d.is_dir() else []
 
-def _save_checkpoint(accelerator, ckpt_dir:Path, step:int, state:dict, keep:int=2)->Path:
-    "Save the training state after `step` updates (atomically) and keep the `keep` newest checkpoints."
+
+# %% ../nbs/07_diffusion.ipynb #ff5cc801
+def _save_schedules(folder:Path, sched, ema):
+    "The learning-rate schedule's state as JSON and the EMA's as safetensors plus JSON: nothing a resume must unpickle."
+    from safetensors.torch import save_file
+    write_json(folder/"lr_schedule.json", sched.state_dict())
+    s = ema.state_dict()
+    save_file({f"shadow.{i:05d}": p.detach().to("cpu").contiguous() for i, p in enumerate(s["shadow_params"])}, str(folder/"ema.safetensors"))
+    write_json(folder/"ema.json", {k: v for k, v in s.items() if k != "shadow_params"})
+
+def _load_schedules(folder:Path, sched, ema):
+    "Restore what `_save_schedules` wrote into `sched` and `ema`."
+    from safetensors.torch import load_file
+    sched.load_state_dict(json.loads((folder/"lr_schedule.json").read_text()))
+    shadow = load_file(str(folder/"ema.safetensors"))
+    ema.load_state_dict(dict(json.loads((folder/"ema.json").read_text()), shadow_params=[shadow[k] for k in sorted(shadow)]))
+
+
+# %% ../nbs/07_diffusion.ipynb #73174d06
+def _save_checkpoint(accelerator, ckpt_dir:Path, step:int, state:dict, sched, ema, keep:int=2)->Path:
+    "Save the training state after `step` updates (atomically, with its content digest) and keep the `keep` newest checkpoints."
     final = ckpt_dir/f"checkpoint-{step:06d}"; tmp = ckpt_dir/f".tmp-checkpoint-{step:06d}"
     shutil.rmtree(tmp, ignore_errors=True)
     accelerator.save_state(str(tmp), safe_serialization=True)
-    write_json(tmp/"state.json", state)
+    _save_schedules(tmp, sched, ema)
+    write_json(tmp/"state.json", state); record_digest(tmp)
     if final.exists(): shutil.rmtree(final)
     tmp.rename(final)
     for old in checkpoints(ckpt_dir)[:-keep]: shutil.rmtree(old)
     return final
 
-def _load_checkpoint(accelerator, ckpt_dir:Path, identity:dict)->dict|None:
-    "Restore the newest checkpoint of `ckpt_dir` into the prepared objects; returns its state (None if there is none)."
+
+# %% ../nbs/07_diffusion.ipynb #a42581b0
+def _nonfinite(params)->int:
+    "How many entries of `params` are NaN or infinite."
+    return sum(int((~torch.isfinite(p.detach())).sum()) for p in params)
+
+def _load_checkpoint(accelerator, ckpt_dir:Path, identity:dict, unet, sched, ema)->dict|None:
+    "Restore the newest checkpoint of `ckpt_dir` (its digest checked first) into the prepared objects; returns its state (None if there is none)."
     cks = checkpoints(ckpt_dir)
     if not cks: return None
     last, prev = cks[-1], [str(p) for p in cks[:-1]]
     keep = f"the previous good checkpoint {prev[-1]} is kept; delete {last} to resume from it" if prev else "no earlier checkpoint exists; delete it to start over"
+    if problem := digest_problem(last):  # before anything of it is read
+        raise RuntimeError(f"checkpoint {last} is corrupt or was changed after it was written ({problem}); {keep}")
     try: state = json.loads((last/"state.json").read_text())
     except (OSError, ValueError) as e: raise RuntimeError(f"checkpoint {last} is corrupt or incomplete ({type(e).__name__}: {e}); {keep}") from None
     bad = _mismatch(state["identity"], identity)
     if bad: raise ValueError(f"checkpoint {last} belongs to another configuration (mismatched keys: {', '.join(bad)}); "
                              f"nothing was overwritten: use another checkpoint folder or delete {ckpt_dir}")
-    try: accelerator.load_state(str(last))
+    try: accelerator.load_state(str(last)); _load_schedules(last, sched, ema)
     except Exception as e: raise RuntimeError(f"checkpoint {last} is corrupt or incomplete ({type(e).__name__}: {e}); {keep}") from None
+    if n := _nonfinite(list(unet.parameters()) + list(ema.shadow_params)):
+        raise RuntimeError(f"checkpoint {last} holds {n} non-finite (NaN or infinite) weights; {keep}")
     return state
+
 
 # %% ../nbs/07_diffusion.ipynb #6090a692
 class FitResult(NamedTuple):
@@ -428,19 +744,27 @@ class FitResult(NamedTuple):
     grids: dict
     finished: bool
 
+_TRAIN_CONDITIONS = {  # a micro-batch's conditions from its labels; dropped to the null condition where `drop`
+    "class": lambda labels, drop, cfg: torch.where(drop, len(cfg["classes"]) - 1, torch.from_numpy(np.asarray(labels, np.int64))),
+    "vector": lambda labels, drop, cfg: torch.where(drop[:, None], 0.0, torch.from_numpy(np.asarray(labels, np.float32))),
+    "none": lambda labels, drop, cfg: None}
+
 def _batch(data:TrainingData, idx:torch.Tensor, cfg:dict, g:torch.Generator)->tuple:
-    "(x_0, ε, t, class ids) of one micro-batch, every draw from `g`."
-    x0 = to_model(data.images[data.rows[idx.numpy()]], cfg["in_channels"])
+    "(x_0, ε, t, conditions, cond image) of one micro-batch, every draw from `g`."
+    rows = data.rows[idx.numpy()]
+    x0 = to_model(data.images[rows], cfg["in_channels"])
     eps, t = torch.randn(x0.shape, generator=g), torch.randint(0, cfg["timesteps"], (len(x0),), generator=g)
     drop = torch.rand(len(x0), generator=g) < cfg["p_uncond"]
-    y = torch.where(drop, NULL_CLASS, torch.from_numpy(data.labels[idx.numpy()])) if cfg["conditioning"] == "class" else None
-    return x0, eps, t, y
+    y = _TRAIN_CONDITIONS[cfg["conditioning"]](data.labels[idx.numpy()], drop, cfg)
+    c = torch.from_numpy(np.asarray(data.cond[rows])).float() / 127.5 - 1 if cfg["cond_channels"] else None
+    return x0, eps, t, y, (c[:, None] if c is not None and c.ndim == 3 else c)
 
-def _grid(ema, cfg:dict, seed:int, device)->np.ndarray:
-    "A small DDIM grid (10 steps) of the current EMA weights: negatives then positives for a conditional model."
+def _grid(ema, cfg:dict, seed:int, device, data:TrainingData)->np.ndarray:
+    "A small DDIM grid (10 steps) of the current EMA weights: the first two classes, two images each, for a class model."
     m = new_diffusion(cfg); ema.copy_to(m.unet.parameters()); m.unet.to(device)
-    label = [0, 0, 1, 1] if cfg["conditioning"] == "class" else None
-    return sample(m, 4, label=label, steps=min(10, cfg["timesteps"]), seed=subseed(seed, "grid"), progress=False)
+    label = [0, 0, 1, 1] if cfg["conditioning"] == "class" and len(cfg["classes"]) > 2 else [0] * 4 if cfg["conditioning"] == "class" else None
+    cond = data.cond[data.rows[np.arange(4) % len(data.rows)]] if cfg["cond_channels"] else None
+    return sample(m, 4, label=label, steps=min(10, cfg["timesteps"]), seed=subseed(seed, "grid"), progress=False, cond=cond)
 
 # %% ../nbs/07_diffusion.ipynb #6545eda0
 def _setup(cfg:dict, data:TrainingData, seed:int, device:str):
@@ -459,32 +783,39 @@ def _setup(cfg:dict, data:TrainingData, seed:int, device:str):
     unet, opt = acc.prepare(unet, opt)
     ema = EMAModel(acc.unwrap_model(unet).parameters(), decay=cfg["ema_decay"], use_ema_warmup=True, inv_gamma=1.0,
                    power=cfg["ema_power"], foreach=True, model_cls=UNet2DModel, model_config=acc.unwrap_model(unet).config)
-    ema.to(acc.device)
-    acc.register_for_checkpointing(sched, ema)
+    ema.to(acc.device)  # the schedule and the EMA are checkpointed by `_save_schedules`, not registered with accelerate (no pickles)
     return acc, unet, opt, sched, ema, n_batches, total
 
 # %% ../nbs/07_diffusion.ipynb #d9d03be9
+def _loss(cfg:dict, sch, pred:torch.Tensor, x0, eps, t)->torch.Tensor:
+    "The training loss: MSE to ε or v (`training_target`), per-sample min-SNR-γ weighted when cfg['snr_gamma'] is set."
+    target = training_target(sch, x0, eps, t, cfg["prediction_type"])
+    if cfg["snr_gamma"] is None: return F.mse_loss(pred.float(), target.float())
+    per = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=tuple(range(1, pred.ndim)))
+    return (per * loss_weights(sch, t, snr_gamma=cfg["snr_gamma"], prediction_type=cfg["prediction_type"])).mean()
+
 def _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, progress)->FitResult:
     "The loop of `fit_diffusion` (see there)."
     acc, unet, opt, sched, ema, n_batches, total = _setup(cfg, data, seed, device)
     sch, accum = make_scheduler(cfg), cfg["grad_accum"]
-    state = (_load_checkpoint(acc, ckpt_dir, identity) if ckpt_dir else None) or dict(step=0, history=[], grids={})
+    state = (_load_checkpoint(acc, ckpt_dir, identity, unet, sched, ema) if ckpt_dir else None) or dict(step=0, history=[], grids={})
     ema.to(acc.device)
     step, history, grids = state["step"], state["history"], {int(k): np.array(v, np.uint8) for k, v in state["grids"].items()}
     bar, run_loss, t0 = _progress(total, progress, "training"), 0.0, time.perf_counter()
     unet.train()
     for epoch in range(cfg["epochs"]):
-        perm = torch.randperm(len(data.rows), generator=torch.Generator().manual_seed(subseed(seed, "epoch", epoch)))
+        perm = epoch_order(data.labels, seed, epoch, balanced=cfg["balanced"])
         for b in range(n_batches // accum * accum):
             m = epoch * (n_batches // accum * accum) + b
             if m < step * accum: continue
             idx = perm[b * cfg["batch_size"]:(b + 1) * cfg["batch_size"]][acc.process_index::acc.num_processes]
-            x0, eps, t, y = _batch(data, idx, cfg, torch.Generator().manual_seed(subseed(seed, "step", m)))
+            x0, eps, t, y, c = _batch(data, idx, cfg, torch.Generator().manual_seed(subseed(seed, "step", m)))
             x0, eps, t = x0.to(acc.device), eps.to(acc.device), t.to(acc.device)
             with acc.accumulate(unet):
                 with acc.autocast():
-                    pred = unet(sch.add_noise(x0, eps, t), t, class_labels=None if y is None else y.to(acc.device)).sample
-                loss = F.mse_loss(pred.float(), eps.float())
+                    x_t = sch.add_noise(x0, eps, t)
+                    pred = unet(x_t if c is None else torch.cat([x_t, c.to(acc.device)], 1), t, class_labels=None if y is None else y.to(acc.device)).sample
+                loss = _loss(cfg, sch, pred, x0, eps, t)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"the loss became {loss.item()} at update {step + 1} (micro-batch {m}); lower the learning "
                                              f"rate (lr={cfg['lr']}) or train in full precision (mixed_precision='no')")
@@ -497,10 +828,10 @@ def _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, pr
             history.append(dict(step=step, epoch=epoch, loss=run_loss, lr=sched.get_last_lr()[0], seconds=time.perf_counter() - t0))
             run_loss, t0 = 0.0, time.perf_counter()
             if bar is not None: bar.update(1)
-            if grid_every and (step % grid_every == 0 or step == total): grids[step] = _grid(ema, cfg, seed, acc.device)
+            if grid_every and (step % grid_every == 0 or step == total): grids[step] = _grid(ema, cfg, seed, acc.device, data)
             if ckpt_dir and (step % cfg["checkpoint_every"] == 0 or step == total or step == stop_after):
                 _save_checkpoint(acc, Path(ckpt_dir), step, dict(step=step, identity=identity, history=history,
-                                                                  grids={k: v.tolist() for k, v in grids.items()}))
+                                                                  grids={k: v.tolist() for k, v in grids.items()}), sched, ema)
             if stop_after and step >= stop_after: return _result(cfg, acc, unet, ema, history, grids, False)
     return _result(cfg, acc, unet, ema, history, grids, True)
 
@@ -511,8 +842,25 @@ def _result(cfg, acc, unet, ema, history, grids, finished)->FitResult:
     raw = acc.unwrap_model(unet).to("cpu").to(memory_format=torch.contiguous_format)
     return FitResult(model, raw, pd.DataFrame(history, columns=["step", "epoch", "loss", "lr", "seconds"]), grids, finished)
 
+def _check_data(cfg:dict, data:TrainingData):
+    "Errors for training data that does not fit the configuration's conditioning."
+    lab, n = np.asarray(data.labels), len(data.rows)
+    if cfg["conditioning"] == "class":
+        names = cfg["classes"][:-1]
+        if lab.shape != (n,) or lab.dtype.kind not in "iu" or (n and (lab.min() < 0 or lab.max() >= len(names))):
+            raise ValueError(f"labels must be {n} class ids in 0..{len(names) - 1} (classes {names}; the null class {cfg['classes'][-1]!r} is "
+                             f"reserved for guidance), got {lab.dtype} {lab.shape} with values {np.unique(lab)[:8].tolist()}")
+    if cfg["conditioning"] == "vector" and lab.shape != (n, cfg["cond_dim"]):
+        raise ValueError(f"a vector model trains on labels of shape ({n}, {cfg['cond_dim']}) (one cond_dim vector per image), got {lab.shape}")
+    k, s = cfg["cond_channels"], cfg["image_size"]
+    if k and (data.cond is None or tuple(np.shape(data.cond)[1:]) not in ({(s, s)} if k == 1 else set()) | {(k, s, s)}):
+        raise ValueError(f"cond_channels={k} needs TrainingData.cond of uint8 ({len(data.images)}, {k}, {s}, {s}) beside the images, got "
+                         f"{None if data.cond is None else np.shape(data.cond)}")
+    if not k and data.cond is not None: raise ValueError("the data carries cond images but the model has cond_channels=0")
+
+# %% ../nbs/07_diffusion.ipynb #6e15590c
 def fit_diffusion(cfg:dict, # a diffusion configuration (`diffusion_config`)
-                  data:TrainingData, # the images, rows and class ids to train on (`training_data`)
+                  data:TrainingData, # the images, rows and conditions to train on (`training_data`)
                   seed:int=0, # seeds the weights, the data order and every noise draw
                   ckpt_dir:Path|str|None=None, # where checkpoints go; an existing checkpoint of the same run is resumed
                   device:str|None=None, # None: `pick_device`
@@ -520,11 +868,12 @@ def fit_diffusion(cfg:dict, # a diffusion configuration (`diffusion_config`)
                   stop_after:int|None=None, # stop (with a checkpoint) after this many updates: an interruption, for tests
                   progress:bool=False, # show a progress bar
                  )->FitResult:
-    "Train the denoiser of `cfg` on `data` (predicting the noise), resuming from `ckpt_dir` if it holds a checkpoint of this run."
-    device = pick_device(device)
+    "Train the denoiser of `cfg` on `data` (predicting ε or v), resuming from `ckpt_dir` if it holds a checkpoint of this run."
+    device = pick_device(device); _check_data(cfg, data)
     if identity is None:
-        identity = dict(cfg, seed=seed, rows=array_key(data.rows), labels=array_key(data.labels),
+        identity = dict(cfg, seed=seed, rows=array_key(data.rows), labels=array_key(np.asarray(data.labels)),
                         images=array_key(np.asarray(data.images[data.rows])))
+        if data.cond is not None: identity["cond"] = array_key(np.asarray(data.cond[data.rows]))
     grid_every = cfg["grid_every"] or cfg["checkpoint_every"]
     run = lambda: _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, progress)
     if device != "cpu": return run()
@@ -545,23 +894,34 @@ def model_key(source, finding:str, cfg:dict, seed:int, device:str)->dict:
     return dict(version=DIFFUSION_VERSION, source=source.name, fingerprint=source.fingerprint(), finding=finding, seed=seed, config=full)
 
 def save_diffusion(result:FitResult, folder:Path|str, key:dict)->Path:
-    "Write a trained model to `folder`: unet/ and scheduler/ (save_pretrained), key.json, history.csv, grids.npz."
+    "Write a trained model to `folder`: unet/ (EMA) and unet_raw/ (raw weights, to fine-tune) and scheduler/ (save_pretrained), key.json, history.csv, grids.npz."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     result.model.unet.save_pretrained(folder/"unet", safe_serialization=True)
+    result.raw_unet.save_pretrained(folder/"unet_raw", safe_serialization=True)
     result.model.scheduler.save_pretrained(folder/"scheduler")
     write_json(folder/"key.json", key); result.history.to_csv(folder/"history.csv", index=False)
     np.savez(folder/"grids.npz", **{str(k): v for k, v in result.grids.items()})
     return folder
 
+def _read_unet(folder:Path, sub:str, device)->UNet2DModel:
+    "The UNet in folder/sub, on `device`, or a clear error for an unreadable or non-finite one."
+    try: unet = UNet2DModel.from_pretrained(folder/sub).eval()
+    except (OSError, ValueError, RuntimeError) as e:  # e.g. a truncated safetensors file
+        raise ValueError(f"the model stored in {folder} cannot be read ({type(e).__name__}: {e}); delete {folder} to train it again") from None
+    if n := _nonfinite(unet.parameters()):  # checked on the CPU, before it moves
+        raise ValueError(f"the model stored in {folder} holds {n} non-finite (NaN or infinite) weights; delete {folder} to train it again")
+    return unet.to(device or "cpu")
+
 def load_diffusion(folder:Path|str, # a folder written by `save_diffusion`
                    expect:dict|None=None, # the key it must have (None: any)
                    device:str|None=None, # where to put the UNet (None: the CPU)
+                   *, raw:bool=False, # the raw weights (to fine-tune) instead of the EMA weights (to sample)
                   )->TrainedDiffusion:
     "A stored model, refused with the mismatched keys if its key is not `expect`."
     folder = Path(folder); key = json.loads((folder/"key.json").read_text())
     if expect is not None and (bad := _mismatch(key.get("config", {}), expect["config"]) or _mismatch(key, expect)):
         raise ValueError(f"the model stored in {folder} was made by another configuration (mismatched keys: {', '.join(bad)}); nothing was overwritten")
-    unet = UNet2DModel.from_pretrained(folder/"unet").to(device or "cpu").eval()
+    unet = _read_unet(folder, "unet_raw" if raw else "unet", device)
     grids = {int(k): v for k, v in np.load(folder/"grids.npz").items()}
     return TrainedDiffusion(Diffusion(unet, DDPMScheduler.from_pretrained(folder/"scheduler"), key["config"]),
                             pd.read_csv(folder/"history.csv"), grids, folder, True)
@@ -569,25 +929,23 @@ def load_diffusion(folder:Path|str, # a folder written by `save_diffusion`
 # %% ../nbs/07_diffusion.ipynb #c27f9ac5
 def train_diffusion(source, # a data source (phantom, chexpert)
                     finding:str="Pneumothorax", # the finding whose classes the model learns
-                    profile:str="smoke", # the scale (`diffusion` section of the profile)
+                    profile:str="smoke", # the scale (`diffusion` section of the profile: smoke, cpu, gpu, full)
                     seed:int=0, # seeds weights, data order and noise
                     *, store:ArtifactStore|None=None, # the artifact store (default: the project's)
-                    device:str|None=None, # None: `pick_device`
+                    device:str|None=None, # None: `pick_device`; the model is returned on this device
                     progress:bool=False, # show a progress bar
                     **overrides, # any setting of `diffusion_config`
                    )->TrainedDiffusion:
-    "The model of this configuration from the store, trained (or resumed from its checkpoints) and stored first if missing."
+    "The model of this configuration from the store (on `device`), trained (or resumed from its checkpoints) and stored first if missing."
     store, device, cfg = store or ArtifactStore(), pick_device(device), diffusion_config(profile, **overrides)
     key = model_key(source, finding, cfg, seed, device)
-    if store.exists("diffusion", key): return load_diffusion(store.path("diffusion", key), key)
-    ckpt = store.root/"diffusion_checkpoints"/config_key(key)
+    ckpt, built = store.root/"diffusion_checkpoints"/config_key(key), []
     def build(_, folder):
         res = fit_diffusion(cfg, training_data(source, finding, cfg), seed, ckpt, device, identity=key, progress=progress)
-        save_diffusion(res, folder, key)
-    path = store.get_or_build("diffusion", key, build)
-    shutil.rmtree(ckpt, ignore_errors=True)
-    out = load_diffusion(path, key)
-    return out._replace(loaded=False)
+        save_diffusion(res, folder, key); built.append(folder)
+    path = store.get_or_build("diffusion", key, build)  # a stored model is checked against its digest first
+    if built: shutil.rmtree(ckpt, ignore_errors=True)
+    return load_diffusion(path, key, device=device)._replace(loaded=not built)
 
 # %% ../nbs/07_diffusion.ipynb #05937db6
 class SamplerFeatures(torch.nn.Module):

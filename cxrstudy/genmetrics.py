@@ -22,8 +22,9 @@ from .core import pick_device
 __all__ = ['EXTRACTORS', 'INCEPTION_WEIGHTS', 'to_gray', 'nearest_real', 'image_scores', 'ssim_psnr', 'Extractor',
            'register_extractor', 'get_extractor', 'RandomConvFeatures', 'randcnn_extractor', 'inception_weights',
            'inception_extractor', 'extract_features', 'network_label', 'classifier_extractor', 'gaussian_stats',
-           'frechet_from_stats', 'frechet_distance', 'KernelDistance', 'kernel_distance', 'fd_by_n', 'fd_infinity',
-           'precision_recall', 'nearest_neighbours', 'MemorisationAudit', 'memorisation_audit', 'closest_pairs_figure']
+           'frechet_from_stats', 'frechet_distance', 'frechet_or_note', 'KernelDistance', 'kernel_distance', 'fd_by_n',
+           'fd_infinity', 'precision_recall', 'nearest_neighbours', 'MemorisationAudit', 'memorisation_audit',
+           'closest_pairs_figure']
 
 # %% ../nbs/08_genmetrics.ipynb #98d059bc
 def _as_images(x, # (N, H, W) grey or (N, H, W, 3) colour images: uint8 in 0..255 or float in [0, 1]
@@ -327,6 +328,15 @@ def frechet_distance(feats_a, # (n_a, d) features of one set (e.g. real)
         eye = torch.eye(d, dtype=ca.dtype, device=ca.device) * eps
         ca, cb = ca + eye, cb + eye
     return frechet_from_stats(ma, ca, mb, cb)
+
+# %% ../nbs/08_genmetrics.ipynb #bd00abf0
+def frechet_or_note(feats_a, feats_b, # the two feature sets, (n, d) each
+                    name:str="FD", # the distance's name, for the note
+                   )->tuple:
+    "(FD, '') or, when a set has no more samples than features, (NaN, a note saying so): a table row, never a traceback."
+    d, na, nb = np.shape(feats_a)[1], len(feats_a), len(feats_b)
+    if min(na, nb) <= d: return np.nan, f"{name} undefined: too few images ({na} and {nb}) for {d} features (needs {d + 1} per set)"
+    return frechet_distance(feats_a, feats_b), ""
 
 # %% ../nbs/08_genmetrics.ipynb #a76f6aea
 class KernelDistance(NamedTuple):

@@ -15,8 +15,9 @@ from .data import FINDINGS
 
 # %% auto #0
 __all__ = ['RAW_VALUES', 'UNCERTAIN_POLICIES', 'NM_POLICIES', 'TABLE_POLICIES', 'STATES', 'IGNORE_INDEX', 'MULTICLASS',
-           'policy_name', 'raw_labels', 'impute', 'label_table', 'self_trained_targets', 'multiclass_targets',
-           'masked_bce', 'multiclass_ce', 'multiclass_positive_prob', 'label_noise', 'truth_by_state']
+           'DAUG_GROUPS', 'DAUG_LEFT_OUT', 'SUPER_CLASSES', 'policy_name', 'raw_labels', 'impute', 'label_table',
+           'self_trained_targets', 'multiclass_targets', 'masked_bce', 'multiclass_ce', 'multiclass_positive_prob',
+           'super_class_targets', 'label_noise', 'truth_by_state']
 
 # %% ../nbs/02_labels.ipynb #fee3b22e
 RAW_VALUES = (1.0, 0.0, -1.0)  # the states a raw CheXpert label may hold besides blank (NaN)
@@ -191,6 +192,31 @@ def multiclass_positive_prob(logits, # (..., 3) scores for (negative, positive, 
     "U-MultiClass test-time P(positive): softmax restricted to the negative and positive classes."
     import torch
     return torch.sigmoid(logits[..., 1] - logits[..., 0])
+
+# %% ../nbs/02_labels.ipynb #c4444ebb
+DAUG_GROUPS = {  # DAug's seven super-classes, in its order: name -> member findings
+    "No Finding": ("No Finding",), "Cardiomediastinal": ("Enlarged Cardiomediastinum", "Cardiomegaly"),
+    "Lung Lesion": ("Lung Lesion",), "Airspace Opacity": ("Consolidation", "Edema", "Pneumonia"),
+    "Atelectasis": ("Atelectasis",), "Pleural": ("Pleural Effusion", "Pleural Other"), "Support Devices": ("Support Devices",)}
+DAUG_LEFT_OUT = {"Pneumothorax": "Pleural", "Lung Opacity": "Airspace Opacity", "Fracture": None}  # the compartment rule; None: no group
+SUPER_CLASSES = {g: m + tuple(f for f, to in DAUG_LEFT_OUT.items() if to == g) for g, m in DAUG_GROUPS.items()}
+
+# %% ../nbs/02_labels.ipynb #58316a72
+def super_class_targets(labels:pd.DataFrame, # raw labels (1, 0, -1, NaN) with the FINDINGS columns
+                        uncertain:str="ignore", # what -1 becomes: "ones", "zeros" or "ignore" (missing)
+                        not_mentioned=0, # what blank becomes: 0, 1 or None (missing)
+                        *, classes=None, # names of SUPER_CLASSES (None: all seven, in order)
+                       )->pd.DataFrame:
+    "One column per super-class: 1 if any member is positive under the policy, 0 if all are negative, else NaN."
+    classes = list(SUPER_CLASSES) if classes is None else list(classes)
+    bad = [c for c in classes if c not in SUPER_CLASSES]
+    if bad: raise ValueError(f"unknown super-class(es) {bad}; valid super-classes: {', '.join(SUPER_CLASSES)}")
+    t = impute(labels[[f for c in classes for f in SUPER_CLASSES[c]]], uncertain, not_mentioned)
+    out = {}
+    for c in classes:
+        m = t[list(SUPER_CLASSES[c])]
+        out[c] = np.where((m == 1).any(axis=1), 1.0, np.where(m.isna().any(axis=1), np.nan, 0.0))
+    return pd.DataFrame(out, index=labels.index)
 
 # %% ../nbs/02_labels.ipynb #98eea080
 def label_noise(reported:pd.DataFrame, # raw training labels (1, 0, -1, NaN), one column per finding

@@ -17,7 +17,7 @@ from sklearn.exceptions import UndefinedMetricWarning as _SkUndefined
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'SCORES', 'THRESHOLD_RULES', 'AUC_METHODS', 'ADJUST_METHODS', 'PRED_COLUMNS', 'UndefinedMetricWarning',
            'metric_table', 'choose_threshold', 'bootstrap_ci', 'McNemarResult', 'mcnemar', 'AUCTestResult', 'auc_test',
-           'adjust', 'multiclass_table', 'compare_arms']
+           'adjust', 'multiclass_table', 'multilabel_table', 'compare_arms']
 
 # %% ../nbs/05_metrics.ipynb #c1523711
 def _as_labels(y, # 0/1 labels (or booleans)
@@ -392,14 +392,26 @@ def adjust(pvalues, # p-values (list, array or Series); NaN stays NaN
     return out
 
 # %% ../nbs/05_metrics.ipynb #d443cc28
+def _class_probs(y_pred, k:int)->np.ndarray|None:
+    "`y_pred` as an (N, k) float array when it holds class probabilities (rows summing to 1), else None (hard labels)."
+    a = np.asarray(y_pred)
+    if a.ndim != 2: return None
+    if a.shape[1] != k: raise ValueError(f"class probabilities must have one column per class ({k}); got shape {a.shape}")
+    a = a.astype(float)
+    if not np.isfinite(a).all() or (a < 0).any() or not np.allclose(a.sum(1), 1, atol=1e-4):
+        raise ValueError("class probabilities must be finite, non-negative and sum to 1 per row (softmax outputs)")
+    return a
+
 def multiclass_table(y_true, # true classes
-                     y_pred, # predicted classes
+                     y_pred, # predicted classes, or (N, K) class probabilities in the order of `classes` (adds one-vs-rest AUC)
                      classes, # every class, in the order of the table
                     )->pd.DataFrame:
-    "Per class one-vs-rest counts, accuracy, sensitivity, specificity and F1; then overall accuracy and macro means."
+    "Per class one-vs-rest counts, accuracy, sensitivity, specificity and F1 (and AUC from probabilities); then overall accuracy and macro means."
     classes = list(classes)
     if len(classes) < 2 or len(set(classes)) != len(classes):
         raise ValueError(f"classes must list at least two distinct classes; got {classes!r}")
+    probs = _class_probs(y_pred, len(classes))
+    if probs is not None: y_pred = np.asarray(classes, dtype=object)[probs.argmax(1)]
     yt, yp = np.asarray(y_true, dtype=object), np.asarray(y_pred, dtype=object)
     if yt.ndim != 1 or yp.ndim != 1 or len(yt) != len(yp) or not len(yt):
         raise ValueError(f"y_true and y_pred must be 1-D, non-empty and the same length; got {len(yt)} and {len(yp)}")
@@ -425,6 +437,35 @@ def multiclass_table(y_true, # true classes
     out.loc["overall"] = dict(n=len(ti), tp=np.nan, fp=np.nan, fn=np.nan, tn=np.nan, accuracy=skm.accuracy_score(ti, pi),
                               sensitivity=np.nanmean(sens) if not np.isnan(sens).all() else np.nan,
                               specificity=np.nanmean(spec), f1=macro_f1)
+    if probs is not None:
+        auc = [skm.roc_auc_score(ti == k, probs[:, k]) if 0 < (ti == k).sum() < len(ti) else np.nan for k in ks]
+        out["roc_auc"] = auc + [np.nanmean(auc) if not np.isnan(auc).all() else np.nan]
+    return out
+
+# %% ../nbs/05_metrics.ipynb #a24c0b03
+def multilabel_table(y_true, # (N, K) targets 0/1, NaN where unobserved
+                     prob, # (N, K) probabilities, one sigmoid per class
+                     classes=None, # K class names (None: 0..K-1)
+                     *, n_boot:int=1000, alpha:float=0.05, seed:int=0, # bootstrap redraws, 1 - confidence, seed
+                    )->pd.DataFrame:
+    "Per class: observed n and positives, ROC AUC and average precision with bootstrap intervals; then a macro row."
+    y, p = np.asarray(y_true, float), np.asarray(prob, float)
+    if y.ndim != 2 or p.shape != y.shape: raise ValueError(f"y_true and prob must both be (N, K); got {y.shape} and {p.shape}")
+    classes = list(range(y.shape[1])) if classes is None else list(classes)
+    if len(classes) != y.shape[1]: raise ValueError(f"{len(classes)} class names for {y.shape[1]} columns; give one per column")
+    rows = {}
+    for k, c in enumerate(classes):
+        obs = ~np.isnan(y[:, k]); yk, pk = y[obs, k].astype(int), p[obs, k]
+        r = dict(n=int(obs.sum()), n_pos=int(yk.sum()))
+        if 0 < r["n_pos"] < r["n"]:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedMetricWarning)
+                ci = bootstrap_ci(yk, pk, metrics=("roc_auc", "average_precision"), n_boot=n_boot, alpha=alpha, seed=seed)
+            for m in ci.index: r.update({m: ci.loc[m, "estimate"], f"{m}_lower": ci.loc[m, "lower"], f"{m}_upper": ci.loc[m, "upper"]})
+        rows[c] = r
+    out = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=["n", "n_pos"] + [f"{m}{s}" for m in ("roc_auc", "average_precision") for s in ("", "_lower", "_upper")])
+    out.loc["macro"] = out.drop(columns=["n", "n_pos"]).mean()  # n and n_pos: NaN (no macro count)
+    out.index.name = "class"; out.attrs.update(n_boot=n_boot, alpha=alpha, seed=seed)
     return out
 
 # %% ../nbs/05_metrics.ipynb #0adb85d1

@@ -16,7 +16,7 @@ from PIL import Image
 from .core import config_key, get_profile
 from .data import FINDINGS, META_COLUMNS, chexpert_label_table, patient_ids, resize_gray
 from .sources import SourceBase, register_source
-from .radiograph import PHANTOM_VERSION, PNEUMOTHORAX_SHAPES, render_phantom
+from .radiograph import DEVICE_KINDS, PHANTOM_VERSION, PNEUMOTHORAX_SHAPES, PhantomTwin, render_phantom, render_twin, scene_layers
 
 # %% auto #0
 __all__ = ['SPLITS', 'SPLIT_FRACTIONS', 'TRUTH_DEFAULTS', 'PATHOLOGIES', 'decide_truth', 'patient_pools', 'PhantomSource',
@@ -169,11 +169,14 @@ def row(self:PhantomSource, split:str, i:int)->dict:
     return {**dict(zip(FINDINGS, truth[int(i)].tolist())), **dict(zip(("Sex", "Age", "AP/PA"), meta[int(i)]))}
 
 @patch
+def _rng(self:PhantomSource, split:str, i:int)->np.random.Generator:
+    "Image `i` of `split`'s own generator (seed, split, i): it draws the image, its twins and its device list."
+    return np.random.default_rng([self.seed, _split_id(split), int(i)])
+
+@patch
 def _render(self:PhantomSource, split:str, i:int, anatomy:bool):
-    "Render image `i` of `split` at the native size from its own generator (seed, split, i)."
-    return render_phantom(self.row(split, i), np.random.default_rng([self.seed, _split_id(split), int(i)]),
-                          self.native_size, anatomy,
-                          pneumothorax=self.pneumothorax)
+    "Render image `i` of `split` at the native size from its own generator."
+    return render_phantom(self.row(split, i), self._rng(split, i), self.native_size, anatomy, pneumothorax=self.pneumothorax)
 
 # %% ../nbs/01e_phantom.ipynb #b0dbe585
 @patch
@@ -213,3 +216,24 @@ def cooccurrence(labels:pd.DataFrame, # FINDINGS columns; a finding counts as po
     x = (labels[FINDINGS].to_numpy() == 1).astype(float)
     both, n = x.T @ x, x.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"): return pd.DataFrame(both / n[:, None], index=FINDINGS, columns=FINDINGS)
+
+# %% ../nbs/01e_phantom.ipynb #8454ab5b
+@patch
+def devices(self:PhantomSource, split:str)->pd.DataFrame:
+    "Device kinds of every image of `split` (DEVICE_KINDS as 0/1) and `chest_tube_side` ('right', 'left', the patient's; 'none' without a tube)."
+    key = ("devices", split)
+    if key not in self._cache:
+        found = [scene_layers(self.row(split, i), self._rng(split, i), self.native_size, pneumothorax=self.pneumothorax)
+                 for i in range(len(self._tables(split)[2]))]  # _tables checks the split's name
+        t = pd.DataFrame([[int(k in d["layers"]) for k in DEVICE_KINDS] for d in found], columns=list(DEVICE_KINDS), dtype=int)
+        t["chest_tube_side"] = [d["chest_tube_side"] or "none" for d in found]
+        self._cache[key] = t
+    return self._cache[key].copy()
+
+# %% ../nbs/01e_phantom.ipynb #e698bfac
+@patch
+def twin(self:PhantomSource, split:str, i:int, # split and index
+         *, drop=(), # layers or groups to leave out (radiograph's LAYERS, LAYER_GROUPS): "devices", "chest_tube", "pneumothorax", "markers", ...
+        )->PhantomTwin:
+    "Image `i` of `split` at the native size without the layers `drop`: bit-identical to `image` outside its `changed` mask."
+    return render_twin(self.row(split, i), self._rng(split, i), self.native_size, drop=drop, pneumothorax=self.pneumothorax)

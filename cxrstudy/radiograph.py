@@ -18,9 +18,10 @@ from .data import FINDINGS, load_lung_masks
 from .siim import draw_region, fit_region, lung_prior, region_stats, side_part, siim_masks
 
 # %% auto #0
-__all__ = ['PHANTOM_VERSION', 'LUNG_BOX', 'RIGHT', 'LEFT', 'PNEUMOTHORAX_SHAPES', 'DEVICE_PROBS', 'P_CHEST_TUBE', 'ANATOMY_KEYS',
-           'PORTABLE_TEXTS', 'LungAtlas', 'lung_atlas', 'AnatomyBank', 'anatomy_bank', 'vessel_bank', 'noise_bank',
-           'glyph', 'new_scene', 'render_phantom']
+__all__ = ['PHANTOM_VERSION', 'LUNG_BOX', 'RIGHT', 'LEFT', 'PNEUMOTHORAX_SHAPES', 'DEVICE_PROBS', 'P_CHEST_TUBE', 'DEVICE_KINDS',
+           'FINDING_LAYERS', 'LAYERS', 'LAYER_GROUPS', 'ANATOMY_KEYS', 'PORTABLE_TEXTS', 'LungAtlas', 'lung_atlas',
+           'AnatomyBank', 'anatomy_bank', 'vessel_bank', 'noise_bank', 'glyph', 'new_scene', 'layers_to_drop',
+           'film_blur_radius', 'render_phantom', 'PhantomTwin', 'render_twin', 'scene_layers']
 
 # %% ../nbs/01d_radiograph.ipynb #7f7565a9
 PHANTOM_VERSION = 2  # bump whenever the renderer changes what an image looks like (it is part of the fingerprint)
@@ -273,9 +274,29 @@ class _Layer:
     def line(self, pts, fill, width):
         "A polyline through `pts` (pixels) with `width` in pixels (at least 1)."
         self.draw.line([(float(x), float(y)) for x, y in pts], fill=float(fill), width=max(1, int(round(width))), joint="curve")
+    def ellipse(self, box, **kw):
+        "PIL's `ellipse` on this canvas."
+        self.draw.ellipse(box, **kw)
+    def rounded_rectangle(self, box, **kw):
+        "PIL's `rounded_rectangle` on this canvas."
+        self.draw.rounded_rectangle(box, **kw)
     def array(self):
         "The canvas as a float32 array, or None if nothing was drawn."
         return None if self.img is None else np.asarray(self.img, dtype=np.float32)
+    def support(self):
+        "Where anything was drawn (every fill the renderer uses is nonzero), or None if nothing was."
+        a = self.array()
+        return None if a is None else a != 0
+
+class _Tee:
+    "The same shapes drawn onto several layers, or onto none (a dropped device that nobody records)."
+    def __init__(self, *layers): self.layers = [l for l in layers if l is not None]
+    def line(self, *a, **kw):
+        for l in self.layers: l.line(*a, **kw)
+    def ellipse(self, *a, **kw):
+        for l in self.layers: l.ellipse(*a, **kw)
+    def rounded_rectangle(self, *a, **kw):
+        for l in self.layers: l.rounded_rectangle(*a, **kw)
 
 def _bezier(p0, p1, p2, n:int=16):
     "Points of the quadratic Bezier curve p0 -> p2 pulled toward p1."
@@ -298,6 +319,30 @@ def _lateral(xs:np.ndarray, x0:int, x1:int, side:int)->np.ndarray:
     return (1 - u) if side == RIGHT else u
 
 # %% ../nbs/01d_radiograph.ipynb #0f17ea38
+class _Scope:
+    """One finding layer being drawn. When the scene drops it, the finding is drawn as usual (the same random draws)
+    but onto scratch copies of the scene, and only where it would have changed the scene is kept (`sc.footprint`)."""
+    def __init__(self, sc, name:str): self.sc, self.name = sc, name
+    def __enter__(self):
+        sc = self.sc; sc.drawn.append(self.name)
+        if self.name not in sc.drop: return self
+        self.kept = sc.mu, sc.Lf, sc.Mk, sc.lines, sc.lung_lines, sc.masks
+        sc.mu, sc.Lf, sc.Mk = sc.mu.copy(), sc.Lf.copy(), sc.Mk.copy()
+        sc.lines, sc.lung_lines, sc.masks = _Layer(sc.R), _Layer(sc.R), (None if sc.masks is None else {})
+        return self
+    def __exit__(self, *exc):
+        sc = self.sc
+        if self.name not in sc.drop or exc[0] is not None: return False
+        mu, Lf, Mk, lines, lung_lines, masks = self.kept
+        # lung air and markings matter only where there is lung air (Lf > 0); the composition is pointwise after this
+        fp = (sc.mu != mu) | (((sc.Lf != Lf) | (sc.Mk != Mk)) & (Lf > 0))
+        for layer in (sc.lines, sc.lung_lines):
+            s = layer.support()
+            if s is not None: fp |= s
+        sc.footprint |= fp
+        sc.mu, sc.Lf, sc.Mk, sc.lines, sc.lung_lines, sc.masks = self.kept
+        return False
+
 @dataclass
 class _Scene:
     "The canonical-frame state of one image while it is being drawn."
@@ -306,7 +351,10 @@ class _Scene:
     lines: _Layer; lung_lines: _Layer; dev: _Layer
     masks: dict|None
     bank: AnatomyBank; kb: int  # the chest variant (body thickness and outline) this image uses
-    def __post_init__(self): self._edt = {}
+    drop: frozenset = frozenset()  # the layers drawn but left out of the image (see `layers_to_drop`)
+    def __post_init__(self):
+        self._edt, self.drawn, self.kinds, self.tube_side = {}, [], {}, None
+        self.footprint = np.zeros((self.R, self.R), bool) if self.drop else None  # where dropped layers would have changed the scene
     @property
     def px(self)->float:
         "One pixel of the 256 frame, in pixels of this frame."
@@ -326,16 +374,25 @@ class _Scene:
             m = self.at.thick[self.kl, y0:y1, x0:x1] > 0
             self._edt[side] = (distance_transform_edt(np.pad(m, 1)).astype(np.float32)[1:-1, 1:-1], m)
         return self._edt[side]
+    def layer(self, name:str)->_Scope:
+        "The context in which finding layer `name` is drawn (recorded as drawn; drawn onto scratch copies if dropped)."
+        return _Scope(self, name)
+    def device_layer(self, kind:str)->_Tee:
+        "Where device `kind` is drawn: the device layer (unless dropped) and, with masks or when dropped, its own layer."
+        self.drawn.append(kind)
+        own = self.kinds[kind] = _Layer(self.R) if self.masks is not None or kind in self.drop else None
+        return _Tee(own) if kind in self.drop else _Tee(self.dev, own)
 
 def new_scene(R:int, # side of the canonical frame
               rng:np.random.Generator, # draws the lung shape, the chest variant and the markings
               anatomy:bool=False, # keep boolean masks of what is drawn
+              *, drop=frozenset(), # layers to draw but leave out (already checked by `layers_to_drop`)
              )->_Scene:
     "A fresh scene: one real lung shape, one chest variant and one map of lung markings, drawn from `rng`."
     at, bank, vb = lung_atlas(R), anatomy_bank(R), vessel_bank(R)
     kl, kb, kv = (int(rng.integers(n)) for n in (len(at.thick), len(bank.mu), len(vb)))
     return _Scene(R, rng, at, kl, bank.mu[kb].copy(), at.thick[kl] * np.float32(1 / 255), vb[kv].copy(),
-                  _Layer(R), _Layer(R), _Layer(R), {} if anatomy else None, bank, kb)
+                  _Layer(R), _Layer(R), _Layer(R), {} if anatomy else None, bank, kb, frozenset(drop))
 
 # %% ../nbs/01d_radiograph.ipynb #8588b362
 def _ellipse(sc:_Scene, cy, cx, ry, rx, tilt:float, dens:float, air_keep:float, name:str|None=None, floor:float|None=None):
@@ -487,32 +544,40 @@ def _airspace(sc:_Scene, tr:dict):
     "Consolidation (dense, lobar), pneumonia (patchy, lower zones), other lung opacity (fainter), edema (perihilar, bilateral, Kerley lines)."
     rng, R = sc.rng, sc.R
     if tr["Consolidation"]:
-        for _ in range(rng.integers(1, 3)):
-            cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng))
-            _blob(sc, cy, cx, R * rng.uniform(0.06, 0.11), rng.uniform(0.5, 0.85), 0.35)
+        with sc.layer("consolidation"):
+            for _ in range(rng.integers(1, 3)):
+                cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng))
+                _blob(sc, cy, cx, R * rng.uniform(0.06, 0.11), rng.uniform(0.5, 0.85), 0.35)
     if tr["Pneumonia"]:
-        for _ in range(rng.integers(1, 4)):
-            cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng), v_range=(0.45, 0.9))
-            _blob(sc, cy, cx, R * rng.uniform(0.05, 0.09), rng.uniform(0.35, 0.7), 0.7)
+        with sc.layer("pneumonia"):
+            for _ in range(rng.integers(1, 4)):
+                cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng), v_range=(0.45, 0.9))
+                _blob(sc, cy, cx, R * rng.uniform(0.05, 0.09), rng.uniform(0.35, 0.7), 0.7)
     if tr["Lung Opacity"]:
-        for _ in range(rng.integers(1, 3)):
-            cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng))
-            _blob(sc, cy, cx, R * rng.uniform(0.04, 0.09), rng.uniform(0.25, 0.55), 0.6)
+        with sc.layer("lung_opacity"):
+            for _ in range(rng.integers(1, 3)):
+                cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng))
+                _blob(sc, cy, cx, R * rng.uniform(0.04, 0.09), rng.uniform(0.25, 0.55), 0.6)
     if tr["Edema"]:
-        amp = rng.uniform(0.25, 0.55)
-        for side, (hx, hy) in ((RIGHT, (0.40, 0.45)), (LEFT, (0.60, 0.45))):
-            sx, sy, cx, cy = R * rng.uniform(0.10, 0.15), R * rng.uniform(0.12, 0.18), hx * R, hy * R
-            sl, ys, xs = _win(cy, cx, 2.5 * sy, 2.5 * sx, R)
-            o = amp * np.exp(-0.5 * (((xs - cx) / sx) ** 2 + ((ys - cy) / sy) ** 2))
-            sc.Lf[sl] *= 1 - o; sc.Mk[sl] *= 1 - 0.5 * o
-            sc.mark("opacity", sl, (o > 0.25) & (sc.at.thick[sc.kl][sl] > 0))
-            y0, y1, x0, x1 = sc.box(side)
-            for _ in range(rng.integers(2, 6)):  # Kerley B lines: short horizontal lines from the pleura at the bases
-                y = int(y0 + rng.uniform(0.6, 0.9) * (y1 - y0 - 1))
-                xs_ = np.flatnonzero(sc.at.thick[sc.kl, y, x0:x1] > 0)
-                if not len(xs_): continue
-                xe = x0 + (xs_[0] if side == RIGHT else xs_[-1]); s = 1 if side == RIGHT else -1
-                sc.lung_lines.line([(xe, y), (xe + s * 0.035 * R, y + rng.normal(0, 0.5))], 0.06, sc.px)
+        with sc.layer("edema"): _edema(sc)
+
+def _edema(sc:_Scene):
+    "Edema: perihilar haze in both lungs and Kerley B lines at the bases."
+    rng, R = sc.rng, sc.R
+    amp = rng.uniform(0.25, 0.55)
+    for side, (hx, hy) in ((RIGHT, (0.40, 0.45)), (LEFT, (0.60, 0.45))):
+        sx, sy, cx, cy = R * rng.uniform(0.10, 0.15), R * rng.uniform(0.12, 0.18), hx * R, hy * R
+        sl, ys, xs = _win(cy, cx, 2.5 * sy, 2.5 * sx, R)
+        o = amp * np.exp(-0.5 * (((xs - cx) / sx) ** 2 + ((ys - cy) / sy) ** 2))
+        sc.Lf[sl] *= 1 - o; sc.Mk[sl] *= 1 - 0.5 * o
+        sc.mark("opacity", sl, (o > 0.25) & (sc.at.thick[sc.kl][sl] > 0))
+        y0, y1, x0, x1 = sc.box(side)
+        for _ in range(rng.integers(2, 6)):  # Kerley B lines: short horizontal lines from the pleura at the bases
+            y = int(y0 + rng.uniform(0.6, 0.9) * (y1 - y0 - 1))
+            xs_ = np.flatnonzero(sc.at.thick[sc.kl, y, x0:x1] > 0)
+            if not len(xs_): continue
+            xe = x0 + (xs_[0] if side == RIGHT else xs_[-1]); s = 1 if side == RIGHT else -1
+            sc.lung_lines.line([(xe, y), (xe + s * 0.035 * R, y + rng.normal(0, 0.5))], 0.06, sc.px)
 
 # %% ../nbs/01d_radiograph.ipynb #6cfcd4e4
 def _atelectasis(sc:_Scene):
@@ -565,21 +630,22 @@ def _fracture(sc:_Scene):
 
 # %% ../nbs/01d_radiograph.ipynb #ac3e42eb
 DEVICE_PROBS = dict(  # (AP, PA) probability that each device is present when Support Devices is true
-    ecg=(0.55, 0.30), central_line=(0.50, 0.25), et_tube=(0.35, 0.03), ng_tube=(0.30, 0.05),
+    ecg_leads=(0.55, 0.30), central_line=(0.50, 0.25), et_tube=(0.35, 0.03), ng_tube=(0.30, 0.05),
     pacemaker=(0.15, 0.15), sternal_wires=(0.12, 0.12))
 
 P_CHEST_TUBE = (0.75, 0.12)  # probability of a chest tube with a true pneumothorax, and without one
 
 def _devices(sc:_Scene, ptx_side:int|None, ap:bool)->list:
-    "Draw support devices into `sc.dev`; returns the names of those drawn."
-    rng, R, L, px = sc.rng, sc.R, sc.dev, sc.px
+    "Draw support devices into `sc.dev` (each kind through `sc.device_layer`); returns the kinds drawn and sets `sc.tube_side`."
+    rng, R, px = sc.rng, sc.R, sc.px
     chosen = [k for k, p in DEVICE_PROBS.items() if rng.random() < p[0 if ap else 1]]
     if rng.random() < P_CHEST_TUBE[0 if ptx_side is not None else 1]: chosen.append("chest_tube")
-    if not chosen: chosen.append(("ecg", "central_line", "pacemaker", "sternal_wires")[rng.integers(4)])
+    if not chosen: chosen.append(("ecg_leads", "central_line", "pacemaker", "sternal_wires")[rng.integers(4)])
     cx = R * 0.5
     for k in chosen:
+        L = sc.device_layer(k)
         if k == "chest_tube":
-            side = ptx_side if ptx_side is not None else _side(rng)
+            side = sc.tube_side = ptx_side if ptx_side is not None else _side(rng)
             y0, y1, x0, x1 = sc.box(side)
             s = 1 if side == RIGHT else -1  # the direction into the chest
             xw = (x0 if side == RIGHT else x1) - s * 0.04 * R
@@ -597,11 +663,11 @@ def _devices(sc:_Scene, ptx_side:int|None, ap:bool)->list:
             P = np.concatenate([_bezier((start[0] + s * 0.1 * R, 0), (start[0] + s * 0.03 * R, start[1] * 0.5), start, 6),
                                 _bezier(start, (cx + s * 0.08 * R, R * 0.17), (cx - 0.03 * R, R * rng.uniform(0.36, 0.44)), 16)])
             L.line(P, 0.35, 1.5 * px)
-        elif k == "ecg":
+        elif k == "ecg_leads":
             for _ in range(rng.integers(3, 6)):
                 ex, ey, r = R * rng.uniform(0.12, 0.88), R * rng.uniform(0.08, 0.9), 0.017 * R
-                L.draw.ellipse([ex - r, ey - r, ex + r, ey + r], outline=0.35, width=max(1, round(2 * px)))
-                L.draw.ellipse([ex - r / 3, ey - r / 3, ex + r / 3, ey + r / 3], fill=0.5)
+                L.ellipse([ex - r, ey - r, ex + r, ey + r], outline=0.35, width=max(1, round(2 * px)))
+                L.ellipse([ex - r / 3, ey - r / 3, ex + r / 3, ey + r / 3], fill=0.5)
                 end = (ex + rng.normal(0, 0.3) * R, 0.0) if rng.random() < 0.5 else (0.0 if ex < cx else R - 1.0, ey + rng.normal(0, 0.2) * R)
                 L.line(_bezier((ex, ey), ((ex + end[0]) / 2 + rng.normal(0, 0.08) * R, (ey + end[1]) / 2), end, 12), 0.2, px)
         elif k == "et_tube":
@@ -613,17 +679,43 @@ def _devices(sc:_Scene, ptx_side:int|None, ap:bool)->list:
                                                                   (R * rng.uniform(0.62, 0.68), R * rng.uniform(0.83, 0.9)), 14)]), 0.3, 1.5 * px)
         elif k == "pacemaker":
             gx, gy, w, h = cx + R * rng.uniform(0.20, 0.26), R * rng.uniform(0.13, 0.20), 0.05 * R, 0.035 * R
-            L.draw.rounded_rectangle([gx - w, gy - h, gx + w, gy + h], radius=0.02 * R, fill=0.9)
+            L.rounded_rectangle([gx - w, gy - h, gx + w, gy + h], radius=0.02 * R, fill=0.9)
             for end in ((R * 0.60, R * 0.68), (R * 0.47, R * 0.52)):
                 L.line(_bezier((gx - w, gy), (cx + 0.02 * R, 0.30 * R), end, 16), 0.45, 2 * px)
         elif k == "sternal_wires":
             for y in np.linspace(0.24, 0.52, rng.integers(4, 7)) * R:
                 x = cx + rng.normal(0, 0.004) * R
-                L.draw.ellipse([x - 0.012 * R, y - 0.007 * R, x + 0.012 * R, y + 0.007 * R], outline=0.5, width=max(1, round(2 * px)))
+                L.ellipse([x - 0.012 * R, y - 0.007 * R, x + 0.012 * R, y + 0.007 * R], outline=0.5, width=max(1, round(2 * px)))
     return chosen
 
+# %% ../nbs/01d_radiograph.ipynb #7eec2bab
+DEVICE_KINDS = tuple(DEVICE_PROBS) + ("chest_tube",)  # every device kind the renderer draws
+
+# %% ../nbs/01d_radiograph.ipynb #0812eee5
+FINDING_LAYERS = dict(  # layer name -> the finding (FINDINGS) it draws; each is drawn only when that finding is true
+    mediastinum="Enlarged Cardiomediastinum", pneumothorax="Pneumothorax", effusion="Pleural Effusion",
+    consolidation="Consolidation", pneumonia="Pneumonia", lung_opacity="Lung Opacity", edema="Edema",
+    lung_lesion="Lung Lesion", atelectasis="Atelectasis", pleural_other="Pleural Other", fracture="Fracture")
+
+# %% ../nbs/01d_radiograph.ipynb #0e068ffe
+LAYERS = tuple(FINDING_LAYERS) + DEVICE_KINDS + ("markers",)  # every layer the renderer draws and a twin can leave out
+
+# %% ../nbs/01d_radiograph.ipynb #c6eeb8d4
+LAYER_GROUPS = dict(  # names for several layers at once; "opacity" is every layer that marks the opacity mask
+    devices=DEVICE_KINDS, opacity=("consolidation", "pneumonia", "lung_opacity", "edema", "lung_lesion"))
+
+# %% ../nbs/01d_radiograph.ipynb #2327ed28
+def layers_to_drop(drop, # layer names (LAYERS) and group names (LAYER_GROUPS); one name may be a plain string
+                  )->frozenset:
+    "The layers that `drop` names, groups expanded; `ValueError` listing the layers the renderer draws for an unknown name."
+    names = (drop,) if isinstance(drop, str) else tuple(drop)
+    bad = [n for n in names if n not in LAYERS and n not in LAYER_GROUPS]
+    if bad: raise ValueError(f"unknown layer(s) {bad} in drop; the renderer draws the layers {', '.join(LAYERS)} "
+                             f"and knows the groups {', '.join(f'{g} ({len(v)} layers)' for g, v in LAYER_GROUPS.items())}")
+    return frozenset(l for n in names for l in LAYER_GROUPS.get(n, (n,)))
+
 # %% ../nbs/01d_radiograph.ipynb #156b1600
-ANATOMY_KEYS = ("lungs", "heart", "body", "mediastinum", "pneumothorax", "effusion", "opacity", "devices", "markers")
+ANATOMY_KEYS = ("lungs", "heart", "body", "mediastinum", "pneumothorax", "effusion", "opacity", "devices", "markers") + DEVICE_KINDS
 
 PORTABLE_TEXTS = ("AP PORTABLE", "PORTABLE", "AP PORTABLE UPRIGHT", "AP SUPINE")
 
@@ -643,12 +735,12 @@ def _binomial(a:np.ndarray):
     b = a[:-2] + a[2:]; b += a[1:-1]; b += a[1:-1]; b *= 0.25; a[1:-1] = b
     b = a[:, :-2] + a[:, 2:]; b += a[:, 1:-1]; b += a[:, 1:-1]; b *= 0.25; a[:, 1:-1] = b
 
-def _stamp(I:np.ndarray, g:np.ndarray, y:int, x:int, value:float, mask:np.ndarray|None):
-    "Burn the boolean stamp `g` into `I` at (y, x) with `value` (clipped to the frame); record it in `mask`."
+def _stamp(I:np.ndarray, g:np.ndarray, y:int, x:int, value:float, mask:np.ndarray|None, burn:bool=True):
+    "Burn the boolean stamp `g` into `I` at (y, x) with `value` (clipped to the frame) unless not `burn`; record it in `mask`."
     R = I.shape[0]
     y, x = max(0, min(y, R - g.shape[0])), max(0, min(x, R - g.shape[1]))
     g = g[:R - y, :R - x]
-    I[y:y + g.shape[0], x:x + g.shape[1]][g] = value
+    if burn: I[y:y + g.shape[0], x:x + g.shape[1]][g] = value
     if mask is not None: mask[max(0, y - 1):y + g.shape[0] + 1, max(0, x - 1):x + g.shape[1] + 1] = True
 
 # %% ../nbs/01d_radiograph.ipynb #25aeb82b
@@ -657,7 +749,7 @@ def _expose(mu:np.ndarray, # (R, R) float32 attenuation in the canonical frame
            )->tuple:
     """The film of `mu`: patient scale and shift (separable warp), exposure and gamma (a LUT), heel effect, quantum
     noise, detector blur and collimation. Returns (display values 0..1 as float32, row map, column map, collimated
-    border widths (top, bottom, left, right))."""
+    border widths (top, bottom, left, right), number of blur passes)."""
     R = mu.shape[0]
     s = rng.uniform(0.93, 1.05)
     my = _axis_map(R, s * rng.uniform(0.97, 1.03), rng.normal(0, 0.015) * R)
@@ -671,7 +763,8 @@ def _expose(mu:np.ndarray, # (R, R) float32 attenuation in the canonical frame
     b = np.frombuffer(rng.bytes(2 * R * R), np.uint8).reshape(2, R, R)
     n = b[0].astype(np.float32); n += b[1]; n -= 255.0  # triangular noise, std 104
     w = I * np.float32(0.65); w += np.float32(0.35); w *= np.float32(rng.uniform(0.012, 0.035) / 104.1); n *= w; I += n
-    for _ in range(int(round(rng.integers(1, 3) * (R / 256) ** 2))): _binomial(I)
+    passes = int(round(rng.integers(1, 3) * (R / 256) ** 2))  # at most film_blur_radius(R)
+    for _ in range(passes): _binomial(I)
     top = bot = left = right = 0
     if rng.random() < 0.55:
         top, bot, left, right = (rng.uniform(0, 0.07, 4) * R * (rng.random(4) < 0.6)).astype(int)
@@ -680,7 +773,44 @@ def _expose(mu:np.ndarray, # (R, R) float32 attenuation in the canonical frame
         if bot: I[R - bot:] = val
         if left: I[:, :left] = val
         if right: I[:, R - right:] = val
-    return I, my, mx, (top, bot, left, right)
+    return I, my, mx, (top, bot, left, right), passes
+
+# %% ../nbs/01d_radiograph.ipynb #32f96d26
+def film_blur_radius(size:int=256, # side of the rendered square
+                    )->int:
+    "The farthest (in pixels, square neighbourhood) the film's blur carries a change of the scene: its largest number of [1, 2, 1] passes."
+    return int(round(2 * (int(size) / 256) ** 2))
+
+# %% ../nbs/01d_radiograph.ipynb #d38b8456
+def _warp_support(m:np.ndarray, my, mx)->np.ndarray:
+    "Every output pixel whose bilinear stencil (see `_warp`) reads a pixel of the boolean mask `m`."
+    (iy, wy), (ix, wx) = my, mx  # a neighbour of weight 0 adds exactly 0
+    r = m[iy] | (m[iy + 1] & (wy > 0)[:, None])
+    return r[:, ix] | (r[:, ix + 1] & (wx > 0)[None, :])
+
+def _grow(m:np.ndarray, n:int)->np.ndarray:
+    "`m` dilated `n` times by the 3 x 3 square: what `n` passes of `_binomial` can reach from it."
+    for _ in range(n):
+        g = m.copy(); g[1:] |= m[:-1]; g[:-1] |= m[1:]
+        m = g.copy(); m[:, 1:] |= g[:, :-1]; m[:, :-1] |= g[:, 1:]
+    return m
+
+def _reach(lo:int, hi:int, amap, n:int, R:int)->slice|None:
+    "The output rows (or columns) whose stencil reads source rows lo..hi, widened by `n` blur passes; None if none does."
+    i0 = amap[0]; hit = np.flatnonzero((i0 + 1 >= lo) & (i0 <= hi))
+    return slice(max(int(hit[0]) - n, 0), min(int(hit[-1]) + 1 + n, R)) if len(hit) else None
+
+def _film_support(m:np.ndarray, my, mx, passes:int)->np.ndarray:
+    "Where a change of the scene inside `m` can show on the film: the warp's stencils that read `m`, grown by the blur."
+    R = m.shape[0]; out = np.zeros((R, R), bool)
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    if not len(rows): return out
+    sy, sx = _reach(rows[0], rows[-1], my, passes, R), _reach(cols[0], cols[-1], mx, passes, R)
+    if sy is None or sx is None: return out  # outside the film's field of view
+    # the same computation inside the bounding box (work scales with the layer's size, not the frame's)
+    sub = lambda a, s: (a[0][s], a[1][s])
+    out[sy, sx] = _grow(_warp_support(m, sub(my, sy), sub(mx, sx)), passes)
+    return out
 
 # %% ../nbs/01d_radiograph.ipynb #d09658d5
 def _burn_in_text(I:np.ndarray, # the film (display values 0..1), changed in place
@@ -688,56 +818,55 @@ def _burn_in_text(I:np.ndarray, # the film (display values 0..1), changed in pla
                   ap:bool, # an AP film: usually also a portable-film text
                   border:tuple, # collimated (top, bottom, left, right) widths: text sits inside the exposed field
                   mk:np.ndarray|None, # the markers mask to fill, or None
+                  burn:bool=True, # False: draw the same text into `mk` only (a twin without markers)
                  ):
     "Burn a laterality letter into a top corner and, on most AP films, a portable-film text into the other."
     R, (top, _, left, right) = I.shape[0], border
     letter, bright = ("R" if rng.random() < 0.5 else "L"), rng.uniform(0.9, 1.0)
     g = glyph(letter, max(1, round(2 * R / 256)))
     gy, off = top + int(rng.uniform(0.02, 0.10) * R), int(rng.uniform(0.02, 0.08) * R)
-    _stamp(I, g, gy, left + off if letter == "R" else R - right - g.shape[1] - off, bright, mk)
+    _stamp(I, g, gy, left + off if letter == "R" else R - right - g.shape[1] - off, bright, mk, burn)
     if ap and rng.random() < 0.9:
         sc_ = max(1, round(R / 256))
         texts = [t for t in PORTABLE_TEXTS if glyph(t, sc_).shape[1] <= 0.45 * R] or ["AP"]  # small frames: short texts
         g = glyph(texts[rng.integers(len(texts))], sc_)
         ty, off = top + int(rng.uniform(0.02, 0.06) * R), int(rng.uniform(0.02, 0.06) * R)
-        _stamp(I, g, ty, R - right - g.shape[1] - off if letter == "R" else left + off, bright, mk)
+        _stamp(I, g, ty, R - right - g.shape[1] - off if letter == "R" else left + off, bright, mk, burn)
 
 # %% ../nbs/01d_radiograph.ipynb #8b33495b
-def render_phantom(row, # the TRUE findings (FINDINGS keys, 1 = present) and optionally "AP/PA", "Sex"; a dict or Series
-                   rng:np.random.Generator, # the only source of randomness
-                   size:int=256, # side of the rendered square (the native size)
-                   anatomy:bool=False, # also return a dict of boolean anatomy masks
-                   *, pneumothorax:str="siim", # "siim" (real regions) or "procedural" (the rim renderer)
-                  ):
-    "Render one frontal chest radiograph (uint8, size x size) showing the findings of `row`; with `anatomy`, also its masks."
-    R = int(size)
-    if not 64 <= R <= 2048: raise ValueError(f"size {size} is outside 64..2048; render at 256 (the default) and resize for smaller images")
+def _scene_of(row, rng:np.random.Generator, R:int, anatomy:bool, pneumothorax:str, drop:frozenset):
+    "The canonical scene of `row` (anatomy, findings, devices) drawn from `rng`, and whether the film is AP."
+    if not 64 <= R <= 2048: raise ValueError(f"size {R} is outside 64..2048; render at 256 (the default) and resize for smaller images")
     if pneumothorax not in PNEUMOTHORAX_SHAPES: raise ValueError(f"unknown pneumothorax renderer {pneumothorax!r}; valid: {', '.join(PNEUMOTHORAX_SHAPES)}")
     tr = {f: _present(row, f) for f in FINDINGS}
     get = row.get if hasattr(row, "get") else (lambda k, d=None: d)
     ap = str(get("AP/PA", "PA")).upper() == "AP"
     female = str(get("Sex", "")).lower().startswith("f")
-    sc = new_scene(R, rng, anatomy)
-    at, bank, kl, kb = sc.at, sc.bank, sc.kl, sc.kb
-    # anatomy and findings, in the canonical frame
+    sc = new_scene(R, rng, anatomy, drop=drop)
     _heart(sc, tr["Cardiomegaly"], ap)
     if female and rng.random() < 0.85: _breasts(sc)
-    if tr["Enlarged Cardiomediastinum"]: _wide_mediastinum(sc)
+    if tr["Enlarged Cardiomediastinum"]:
+        with sc.layer("mediastinum"): _wide_mediastinum(sc)
     ptx_side = None
     if tr["Pneumothorax"]:
-        ptx_side = _siim_pneumothorax(sc) if pneumothorax == "siim" else None
-        if ptx_side is None: ptx_side = _side(rng); _pneumothorax(sc, ptx_side)
+        with sc.layer("pneumothorax"):
+            ptx_side = _siim_pneumothorax(sc) if pneumothorax == "siim" else None
+            if ptx_side is None: ptx_side = _side(rng); _pneumothorax(sc, ptx_side)
     if tr["Pleural Effusion"]:
-        r = rng.random()
-        for side in ((RIGHT, LEFT) if r < 0.45 else (RIGHT,) if r < 0.75 else (LEFT,)): _effusion(sc, side, ap)
+        with sc.layer("effusion"):
+            r = rng.random()
+            for side in ((RIGHT, LEFT) if r < 0.45 else (RIGHT,) if r < 0.75 else (LEFT,)): _effusion(sc, side, ap)
     _airspace(sc, tr)
-    if tr["Atelectasis"]: _atelectasis(sc)
-    if tr["Lung Lesion"]: _nodule(sc)
-    if tr["Pleural Other"]: _pleural_other(sc)
-    if tr["Fracture"]: _fracture(sc)
-    if tr["Support Devices"]: _devices(sc, ptx_side, ap)
-    # composition: lung air (scaled by body thickness) carries the markings
-    mu = sc.mu
+    for f, name, draw in (("Atelectasis", "atelectasis", _atelectasis), ("Lung Lesion", "lung_lesion", _nodule),
+                          ("Pleural Other", "pleural_other", _pleural_other), ("Fracture", "fracture", _fracture)):
+        if tr[f]:
+            with sc.layer(name): draw(sc)
+    if tr["Support Devices"]: _devices(sc, ptx_side, ap)  # a dropped pneumothorax keeps its side: the tube stays put
+    return sc, ap
+
+def _film_of(sc:_Scene, ap:bool, anatomy:bool)->dict:
+    "Compose the scene (lung air carries the markings) and expose it: the uint8 image, its masks and the film's maps."
+    R, rng, bank, kb, mu = sc.R, sc.rng, sc.bank, sc.kb, sc.mu
     a = sc.lung_lines.array()
     if a is not None: mu += a * (sc.Lf > 0.02)
     air, mark = rng.uniform(0.30, 0.36), rng.uniform(0.08, 0.12)
@@ -746,15 +875,88 @@ def render_phantom(row, # the TRUE findings (FINDINGS keys, 1 = present) and opt
         a = layer.array()
         if a is not None: mu += a
     # acquisition: patient scale and position, exposure, heel effect, noise, blur, collimation, burned-in text
-    I, my, mx, border = _expose(mu, rng)
-    mk = np.zeros((R, R), bool) if anatomy else None
-    _burn_in_text(I, rng, ap, border, mk)
+    I, my, mx, border, passes = _expose(mu, rng)
+    no_text = "markers" in sc.drop
+    mk = np.zeros((R, R), bool) if anatomy or no_text else None
+    _burn_in_text(I, rng, ap, border, mk, burn=not no_text)
     I *= 255.0; I += 0.5; np.clip(I, 0, 255, out=I)
-    out = I.astype(np.uint8)
-    if not anatomy: return out
-    canon = dict(sc.masks, lungs=at.thick[kl] > 0, body=bank.body[kb])
-    d = sc.dev.array()
-    if d is not None: canon["devices"] = d > 0.05
-    masks = {k: (_warp_mask(canon[k], my, mx) if k in canon else np.zeros((R, R), bool)) for k in ANATOMY_KEYS if k != "markers"}
-    masks["markers"] = mk
-    return out, masks
+    film = dict(image=I.astype(np.uint8), masks=None, maps=(my, mx), passes=passes, text=mk)
+    if anatomy: film["masks"] = _masks_of(sc, my, mx, passes, None if no_text else mk)
+    return film
+
+def _masks_of(sc:_Scene, my, mx, passes:int, mk:np.ndarray|None)->dict:
+    """The image's masks (ANATOMY_KEYS) on the film. Anatomy and findings: their scene masks, resampled. Each device kind:
+    every pixel it changes (its drawn pixels through the warp's stencils and the blur), so outside it a twin without
+    the device is the image itself; "devices" is their union."""
+    R, zero = sc.R, np.zeros((sc.R, sc.R), bool)
+    canon = dict(sc.masks, lungs=sc.at.thick[sc.kl] > 0, body=sc.bank.body[sc.kb])
+    out = {k: (_warp_mask(canon[k], my, mx) if k in canon else zero.copy()) for k in ("lungs", "heart", "body", "mediastinum", "pneumothorax", "effusion", "opacity")}
+    for k in DEVICE_KINDS:
+        s = sc.kinds[k].support() if k in sc.kinds and k not in sc.drop else None
+        out[k] = zero.copy() if s is None else _film_support(s, my, mx, passes)
+    out["devices"] = np.logical_or.reduce([out[k] for k in DEVICE_KINDS])
+    out["markers"] = zero.copy() if mk is None else mk
+    return {k: out[k] for k in ANATOMY_KEYS}
+
+# %% ../nbs/01d_radiograph.ipynb #446d497c
+def render_phantom(row, # the TRUE findings (FINDINGS keys, 1 = present) and optionally "AP/PA", "Sex"; a dict or Series
+                   rng:np.random.Generator, # the only source of randomness
+                   size:int=256, # side of the rendered square (the native size)
+                   anatomy:bool=False, # also return a dict of boolean anatomy masks (ANATOMY_KEYS)
+                   *, pneumothorax:str="siim", # "siim" (real regions) or "procedural" (the rim renderer)
+                   drop=(), # layers (LAYERS, LAYER_GROUPS) drawn but left out: the image's twin without them
+                  ):
+    "Render one frontal chest radiograph (uint8, size x size) showing the findings of `row`; with `anatomy`, also its masks."
+    sc, ap = _scene_of(row, rng, int(size), anatomy, pneumothorax, layers_to_drop(drop))
+    film = _film_of(sc, ap, anatomy)
+    return (film["image"], film["masks"]) if anatomy else film["image"]
+
+# %% ../nbs/01d_radiograph.ipynb #11ceaefd
+@dataclass
+class PhantomTwin:
+    "An image rendered with some layers left out, and where it can differ from the image itself."
+    image: np.ndarray # (R, R) uint8: the image without the dropped layers (the image itself when it draws none of them)
+    dropped: tuple # the layers this image draws that the twin leaves out
+    absent: tuple # the asked-for names (layers or groups) of which this image draws nothing
+    extent: np.ndarray # (R, R) bool: scene pixels the dropped layers change, carried through the warp (before the blur)
+    changed: np.ndarray # (R, R) bool: `extent` grown by this film's blur, plus dropped text: the twin equals the image outside it
+    note: str # one sentence: what was left out, or that the twin is the image itself
+    @property
+    def identical(self)->bool:
+        "True when nothing was left out, so `image` is the image itself."
+        return not self.dropped
+
+# %% ../nbs/01d_radiograph.ipynb #41b9f4cc
+def render_twin(row, # as for `render_phantom`
+                rng:np.random.Generator, # in the state that renders the image (the same draws are made)
+                size:int=256, # side of the rendered square
+                *, drop, # layer and group names to leave out (LAYERS, LAYER_GROUPS)
+                pneumothorax:str="siim", # as for `render_phantom`
+                anatomy:bool=False, # also return the twin's own masks (its dropped layers' masks are empty)
+               ):
+    "The twin of the image that `row` and `rng` render, without the layers `drop`, with where it differs (a `PhantomTwin`)."
+    names = (drop,) if isinstance(drop, str) else tuple(drop)
+    sc, ap = _scene_of(row, rng, int(size), anatomy, pneumothorax, layers_to_drop(names))
+    film = _film_of(sc, ap, anatomy)
+    drawn = set(sc.drawn) | {"markers"}  # every film carries at least a laterality letter
+    dropped = tuple(l for l in LAYERS if l in sc.drop and l in drawn)
+    absent = tuple(n for n in names if not (layers_to_drop(n) & drawn))
+    fp = sc.footprint if sc.footprint is not None else np.zeros((sc.R, sc.R), bool)
+    for k in dropped:
+        if k in sc.kinds: fp |= sc.kinds[k].support()
+    extent, changed = (_film_support(fp, *film["maps"], n) for n in (0, film["passes"]))
+    if "markers" in dropped: extent |= film["text"]; changed |= film["text"]
+    note = (f"left out {', '.join(dropped)}" + (f"; this image has no {', '.join(absent)}" if absent else "") if dropped else
+            f"this image has no {', '.join(absent) or 'layer to drop'}: the twin is the image itself")
+    twin = PhantomTwin(film["image"], dropped, absent, extent, changed, note)
+    return (twin, film["masks"]) if anatomy else twin
+
+# %% ../nbs/01d_radiograph.ipynb #1e481e26
+def scene_layers(row, # as for `render_phantom`
+                 rng:np.random.Generator, # in the state that renders the image
+                 size:int=256, # side of the image (the draws depend on it)
+                 *, pneumothorax:str="siim", # as for `render_phantom`
+                )->dict:
+    "The layers the image of `row` draws (findings and device kinds, in drawing order) and the chest tube's side, without exposing a film."
+    sc, _ = _scene_of(row, rng, int(size), False, pneumothorax, frozenset())
+    return dict(layers=tuple(sc.drawn), chest_tube_side=None if sc.tube_side is None else ("right", "left")[sc.tube_side])

@@ -28,14 +28,15 @@ def run_arms(run_dir)->pd.DataFrame|None:
     return pd.read_csv(p, index_col=0) if p is not None and p.exists() else None
 
 def run_predictions(run_dir, # a run directory
-                    split:str="test", # whose predictions
+                    split:str|None=None, # whose predictions; None: the held-out split each arm was scored on (its `split` column)
                    )->tuple:
     "({arm: per-image predictions}, {arm: threshold}) of the run's trained (non-empty) arms."
     arms = run_arms(run_dir)
     if arms is None: return {}, {}
     preds, thr = {}, {}
     for r in arms[arms.status == "ok"].drop_duplicates("arm").itertuples():
-        p = Path(run_dir)/"results"/"predictions"/f"{r.key}_{split}.csv"
+        sp = split or (r.split if isinstance(getattr(r, "split", None), str) else "test")  # runs before the column existed: test
+        p = Path(run_dir)/"results"/"predictions"/f"{r.key}_{sp}.csv"
         if not p.exists(): raise FileNotFoundError(f"arm {r.arm!r}: its predictions {p} are missing; rerun the strategies chapter")
         preds[r.arm], thr[r.arm] = pd.read_csv(p), float(r.threshold)
     return preds, thr

@@ -6,18 +6,22 @@ Docs: https://cxrstudy.github.io/cxrstudy/runner.html.md"""
 
 # %% ../nbs/99_runner.ipynb #35c79769
 from __future__ import annotations
-import argparse, ast, contextlib, html, json, logging, shutil, sys, tempfile, time
+import argparse, ast, contextlib, html, json, logging, math, os, re, shutil, signal, sys, tempfile, time
 from pathlib import Path
 
+from typing import NamedTuple
+
 from .core import PROFILES, RunManifest, cache_dir, project_root, utc_now, atomic_path
+from .data import FINDINGS
 from .sources import open_source, source_names
 from .cache import require_rows
 from .site import STUDY_TITLE, SiteError, chapter_name, choose_renderer, render_site
 
 # %% auto #0
-__all__ = ['RUNNER_OPTIONS', 'discover_chapters', 'UsageError', 'parse_param', 'chapter_parameters', 'param_type_error',
-           'check_request', 'run_logger', 'open_run_source', 'data_fingerprint', 'count_bad_images', 'default_run_dir',
-           'ChapterFailed', 'run_chapter', 'run_study', 'earlier_attempt', 'render_run_site', 'run_parser', 'main',
+__all__ = ['RUNNER_OPTIONS', 'discover_chapters', 'UsageError', 'parse_param', 'inspect_parameters', 'chapter_parameters',
+           'param_type_error', 'ParamSpec', 'param_spec', 'describe_spec', 'param_range_error', 'check_request',
+           'run_logger', 'open_run_source', 'data_fingerprint', 'count_bad_images', 'default_run_dir', 'ChapterFailed',
+           'run_chapter', 'run_study', 'RunInterrupted', 'earlier_attempt', 'render_run_site', 'run_parser', 'main',
            'demo_chapters']
 
 # %% ../nbs/99_runner.ipynb #2672f189
@@ -47,8 +51,8 @@ class _Collect(logging.Handler):
     def __init__(self): super().__init__(); self.records = []
     def emit(self, record): self.records.append(record)
 
-def chapter_parameters(nb:Path|str)->dict:
-    "The parameters a chapter declares, as {name: default source text}, via papermill."
+def inspect_parameters(nb:Path|str)->dict:
+    "The parameters a chapter declares, as papermill's {name: {default, help, ...}}; a cell papermill would misread is refused."
     import papermill as pm
     log, grab = logging.getLogger("papermill.translators"), _Collect()
     log.addHandler(grab); propagate, log.propagate = log.propagate, False
@@ -58,7 +62,11 @@ def chapter_parameters(nb:Path|str)->dict:
     if bad:  # papermill would silently drop that parameter
         raise ValueError(f"{Path(nb).name}: papermill cannot read its parameters cell ({bad[0]}); "
                          "keep each line `name = value  # comment` with no '=' or quotes in the comment")
-    return {k: v["default"] for k, v in found.items()}
+    return dict(found)
+
+def chapter_parameters(nb:Path|str)->dict:
+    "The parameters a chapter declares, as {name: default source text}, via papermill."
+    return {k: v["default"] for k, v in inspect_parameters(nb).items()}
 
 RUNNER_OPTIONS = dict(profile="--profile", source="--source", data_dir="--data-dir", run_dir="--out", seed="--seed")
 
@@ -84,6 +92,61 @@ def param_type_error(name:str, # the parameter
     if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)): return None
     hint = f"quote it: -p {name}=\"'{value}'\"" if isinstance(d, str) else f"write e.g. -p {name}={default}"
     return f"-p {name}={value!r} is {_kind(value)}; chapter {chapter!r} expects {_kind(d)} (its default is {default}); {hint}"
+
+# %% ../nbs/99_runner.ipynb #73b566da
+class ParamSpec(NamedTuple):
+    "The valid values of a chapter parameter, from the `[...]` at the end of its comment (see `param_spec`)."
+    kind: str  # int | float | finding | path
+    lo: float|None
+    hi: float|None
+    is_list: bool
+    none_ok: bool
+
+_SPEC = re.compile(r"\[(int|float|finding|path)(?: (-?[0-9.e_]*)\.\.(-?[0-9.e_]*))?( list)?( or None)?\]\s*$")
+
+def param_spec(help:str|None)->ParamSpec|None:
+    "The `ParamSpec` stated at the end of a parameter's comment, e.g. '... [int 1.. or None]'; None when it states none."
+    m = _SPEC.search(help or "")
+    if not m: return None
+    num = lambda s: float(s.replace("_", "")) if s else None
+    return ParamSpec(m[1], num(m[2]), num(m[3]), bool(m[4]), bool(m[5]))
+
+
+# %% ../nbs/99_runner.ipynb #037f6792
+def describe_spec(spec:ParamSpec)->str:
+    "What `spec` accepts, in words, e.g. 'an integer >= 1 (or None)'."
+    what = dict(int="an integer", float="a finite number", finding="a finding name", path="the path of an existing file")[spec.kind]
+    if spec.lo is not None and spec.hi is not None: what += f" in [{spec.lo:g}, {spec.hi:g}]"
+    elif spec.lo is not None: what += f" >= {spec.lo:g}"
+    elif spec.hi is not None: what += f" <= {spec.hi:g}"
+    if spec.kind == "finding": what += f" ({', '.join(FINDINGS)})"
+    if spec.is_list: what = f"a list, each {what}"
+    return what + (" (or None)" if spec.none_ok else "")
+
+
+# %% ../nbs/99_runner.ipynb #6b084306
+def _one_ok(spec:ParamSpec, v)->bool:
+    "Whether one value `v` (not a list) is of `spec`'s kind and within its bounds."
+    if spec.kind == "finding": return isinstance(v, str) and v in FINDINGS
+    if spec.kind == "path": return isinstance(v, str) and Path(v).is_file()
+    if isinstance(v, bool) or not isinstance(v, int if spec.kind == "int" else (int, float)): return False
+    if not math.isfinite(v): return False
+    return (spec.lo is None or v >= spec.lo) and (spec.hi is None or v <= spec.hi)
+
+def param_range_error(name:str, # the parameter
+                      value, # the value given with -p
+                      spec:ParamSpec|None, # its chapter's `param_spec` (None: only finiteness is checked)
+                      chapter:str, # the chapter's name, for the message
+                     )->str|None:
+    "Why `value` is outside the valid values of `name`, as one line naming the range (None if it is valid)."
+    flat = value if isinstance(value, (list, tuple)) else [value]
+    if spec is None:
+        bad = [v for v in flat if isinstance(v, float) and not math.isfinite(v)]
+        return f"-p {name}={value!r} is not a finite number; chapter {chapter!r} needs finite values" if bad else None
+    if value is None and spec.none_ok: return None
+    ok = (isinstance(value, (list, tuple)) and all(_one_ok(spec, v) for v in value)) if spec.is_list else _one_ok(spec, value)
+    return None if ok else f"-p {name}={value!r} is out of range: chapter {chapter!r} takes {describe_spec(spec)}"
+
 
 # %% ../nbs/99_runner.ipynb #ee034d7c
 def _writable(path:Path)->bool:
@@ -117,7 +180,8 @@ def check_request(profile:str, source:str, data_dir, only, params:dict, out, cha
     if unknown:
         raise UsageError(f"unknown chapter {', '.join(map(repr, unknown))}; valid chapters: {', '.join(chapters)}")
     names = [n for n in chapters if n in names]  # always in study order
-    defaults = {n: chapter_parameters(chapters[n]) for n in names}
+    found = {n: inspect_parameters(chapters[n]) for n in names}
+    defaults = {n: {k: v["default"] for k, v in f.items()} for n, f in found.items()}
     declared = set().union(*defaults.values())
     bad = sorted(set(params) - declared)
     if bad:
@@ -127,10 +191,14 @@ def check_request(profile:str, source:str, data_dir, only, params:dict, out, cha
     for name, value in params.items():  # each value against every selected chapter's default
         for ch, d in defaults.items():
             if name in d and (why := param_type_error(name, value, d[name], ch)): raise UsageError(why)
+            if name in d and (why := param_range_error(name, value, param_spec(found[ch][name]["help"]), ch)): raise UsageError(why)
     if out is not None:
         out = Path(out)
         if out.exists() and not out.is_dir(): raise UsageError(f"--out {out} is a file; give a folder for the run")
         if not _writable(out): raise UsageError(f"--out {out} is not writable; choose a folder you can write to")
+        if out.is_dir() and any(out.iterdir()) and not (out/"manifest.json").exists():
+            raise UsageError(f"--out {out} is a folder with files in it and no cxrstudy run (no manifest.json); nothing was changed: "
+                             "choose a new or empty folder")
     cache = cache_dir()
     if not _writable(cache):
         raise UsageError(f"the artifact cache {cache} is not writable; set CXRSTUDY_CACHE to a folder you can write to")
@@ -176,26 +244,45 @@ def default_run_dir(profile:str, root:Path|None=None)->Path:
 class ChapterFailed(RuntimeError):
     "A chapter raised while running; the message names the chapter and the failing cell."
 
-def _logged_kernel(log)->type:
-    "A kernel manager whose kernel writes its own stdout and stderr (warnings, the traceback of a kernel shut down mid-cell) to the open file `log`, not to the terminal."
+def _logged_kernel(log, started:list)->type:
+    "A kernel manager whose kernel writes its own stdout and stderr (warnings, the traceback of a kernel shut down mid-cell) to the open file `log`, not to the terminal; each manager started is appended to `started`."
     from jupyter_client import AsyncKernelManager
     class LoggedKernelManager(AsyncKernelManager):
         async def start_kernel(self, **kw):
             kw.setdefault("stdout", log); kw.setdefault("stderr", log)
-            return await super().start_kernel(**kw)
+            out = await super().start_kernel(**kw); started.append(self)
+            return out
     return LoggedKernelManager
+
+def _kill_kernels(managers:list):
+    "SIGKILL the process group of each started kernel (jupyter_client starts each kernel in a session of its own)."
+    for km in managers:
+        proc = getattr(getattr(km, "provisioner", None), "process", None)
+        if proc is None or proc.poll() is not None: continue
+        with contextlib.suppress(ProcessLookupError, PermissionError): os.killpg(proc.pid, signal.SIGKILL)
+
+@contextlib.contextmanager
+def _kernels_die_on_ctrl_c(managers:list):
+    "While the block runs, Ctrl-C (SIGINT) first kills the chapter's kernel, then raises KeyboardInterrupt: nothing waits for a cell to finish."
+    def on_sigint(signum, frame):
+        _kill_kernels(managers); raise KeyboardInterrupt
+    try: old = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError: old = None  # not the main thread: leave signals alone
+    try: yield
+    finally:
+        if old is not None: signal.signal(signal.SIGINT, old)
 
 def run_chapter(name:str, nb:Path, run_dir:Path, params:dict, progress:bool=True)->float:
     "Execute one chapter with papermill into `<run>/notebooks/` (the kernel's own output goes to `<run>/run.log`); returns seconds, raises `ChapterFailed`."
     import papermill as pm
     out = run_dir/"notebooks"/nb.name
     declared = chapter_parameters(nb)
-    t0 = time.time()
+    t0, kernels = time.time(), []
     try:
-        with open(run_dir/"run.log", "ab") as log:
+        with open(run_dir/"run.log", "ab") as log, _kernels_die_on_ctrl_c(kernels):
             pm.execute_notebook(str(nb), str(out), parameters={k: v for k, v in params.items() if k in declared},
                                 kernel_name="python3", cwd=str(nb.parent), progress_bar=progress, log_output=False,
-                                kernel_manager_class=_logged_kernel(log))
+                                kernel_manager_class=_logged_kernel(log, kernels))
     except pm.PapermillExecutionError as e:
         raise ChapterFailed(f"chapter {name!r} failed in cell {e.exec_count} ({e.ename}: {e.evalue}); "
                             f"executed notebook kept at {out}") from None
@@ -235,15 +322,20 @@ def run_study(profile:str="cpu", # smoke | cpu | full
     previous = {n: dict(c) for n, c in man.data["chapters"].items()}; man.save()
     with run_logger(run_dir) as log:
         log.info(f"cxrstudy run: profile={profile} source={source} -> {run_dir}")
-        t_run = time.time()
+        t_run, interrupted = time.time(), False
         try: _run_chapters(names, chapters, run_dir, params, man, previous, log, progress)
+        except KeyboardInterrupt: interrupted = True; raise RunInterrupted(run_dir) from None
         finally:
             man.attempt["wall_seconds"] = round(time.time() - t_run, 1)
             man.data["wall_seconds"] = round(sum(a.get("wall_seconds") or 0 for a in man.data["attempts"]), 1); man.save()
-            if renderer != "none": render_run_site(run_dir, chapters, renderer, log)
-        log.info(f"results: {run_dir/'results'}")
-        log.info(f"site:    {run_dir/'site'/'index.html'}")
+            if renderer != "none" and not interrupted: render_run_site(run_dir, chapters, renderer, log)  # Ctrl-C means stop now
+        if (run_dir/"results").is_dir(): log.info(f"results: {run_dir/'results'}")
+        if (run_dir/"site"/"index.html").exists(): log.info(f"site:    {run_dir/'site'/'index.html'}")
     return run_dir
+
+class RunInterrupted(KeyboardInterrupt):
+    "Ctrl-C during a run: the chapter's kernel was killed, the manifest says 'interrupted'; `run_dir` is the folder to resume."
+    def __init__(self, run_dir:Path): super().__init__(str(run_dir)); self.run_dir = Path(run_dir)
 
 _UNSET = object()
 
@@ -264,6 +356,8 @@ def earlier_attempt(run_dir:Path, # the run folder asked for
     if diffs:
         raise UsageError(f"--out {run_dir} holds a run made with other parameters ({'; '.join(diffs)}); "
                          "rerun with that run's options to resume it, or choose a new --out")
+    if pid := old.live_pid():
+        raise UsageError(f"--out {run_dir} is being written by another cxrstudy run (pid {pid}); wait for it to end, or choose a new --out")
     return old
 
 def _run_chapters(names, chapters, run_dir, params, man, previous, log, progress):
@@ -301,6 +395,13 @@ class _Parser(argparse.ArgumentParser):
     "An argument parser whose errors are one-line `UsageError`s."
     def error(self, message): raise UsageError(f"{message}; see `cxrstudy run --help`")
 
+def _seed(text:str)->int:
+    "A --seed value: an integer >= 0 (argparse names the option in its message)."
+    try: v = int(text)
+    except ValueError: v = -1
+    if v < 0: raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
 def run_parser()->argparse.ArgumentParser:
     "The parser of `cxrstudy run`."
     p = _Parser(prog="cxrstudy run", description=run_study.__doc__)
@@ -311,7 +412,7 @@ def run_parser()->argparse.ArgumentParser:
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE", help="a chapter parameter (repeatable)")
     p.add_argument("--out", help="the run folder (default runs/<UTC timestamp>-<profile>); an existing run resumes")
     p.add_argument("--nbs", help="the notebook folder (default <project>/nbs)")
-    p.add_argument("--seed", type=int, default=0, help="the study's seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="the study's seed, an integer >= 0 (default 0)")
     p.add_argument("--no-progress", action="store_true", help="hide papermill's progress bars")
     p.add_argument("--site", default="auto", help="auto (Quarto if installed, else the Sphinx book) | quarto | book | none")
     return p
@@ -334,8 +435,10 @@ def main(argv:list|None=None)->int:
     except (ValueError, FileNotFoundError) as e:  # UsageError and unreadable chapters: nothing was run
         print(f"cxrstudy run: {e}", file=sys.stderr); return 2
     except ChapterFailed: return 1
+    except RunInterrupted as e:
+        print(f"cxrstudy run: interrupted; rerun the same command with --out {e.run_dir} to resume", file=sys.stderr); return 130
     except KeyboardInterrupt:
-        print("cxrstudy run: interrupted; rerun the same command with --out <run> to resume", file=sys.stderr); return 130
+        print("cxrstudy run: interrupted before the run began; nothing was written", file=sys.stderr); return 130
     return 0
 
 # %% ../nbs/99_runner.ipynb #342e93ce

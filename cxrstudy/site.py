@@ -6,9 +6,11 @@ Docs: https://cxrstudy.github.io/cxrstudy/site.html.md"""
 
 # %% ../nbs/00a_site.ipynb #2722798a
 from __future__ import annotations
-import ast, base64, html, importlib.util, json, shutil, struct, subprocess, sys, tempfile, time, zlib
+import ast, base64, html, importlib.util, json, re, shutil, struct, subprocess, sys, tempfile, time, zlib
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import yaml
 from fastcore.nbio import read_nb, write_nb, mk_cell
 from nbdev.process import NBProcessor, Processor
@@ -17,10 +19,12 @@ from nbdev.processors import populate_language, strip_ansi, hide_line, filter_st
 from .core import project_root
 
 # %% auto #0
-__all__ = ['STUDY_TITLE', 'RENDERERS', 'BOOK_PROCS', 'FRONT_PROCS', 'CONF_PY', 'chapter_name', 'book_parts', 'book_plan',
-           'available_renderers', 'choose_renderer', 'default_exp_', 'run_box', 'this_run_box', 'book_tags',
-           'process_notebook', 'demo_notebook', 'toctree', 'manifest_box', 'SiteError', 'render_book', 'render_quarto',
-           'render_site']
+__all__ = ['STUDY_TITLE', 'RENDERERS', 'BOOK_PROCS', 'FRONT_PROCS', 'SAVED_MIME', 'CALLOUTS', 'CONF_PY', 'BOOK_CSS',
+           'chapter_name', 'book_parts', 'book_plan', 'available_renderers', 'choose_renderer', 'default_exp_',
+           'run_box', 'this_run_box', 'book_tags', 'process_notebook', 'demo_notebook', 'format_value',
+           'interval_columns', 'note_saved', 'saved_as', 'row_anchor', 'format_table', 'link_rows', 'scrub_text',
+           'quiet_outputs', 'link_outputs', 'chapter_callout', 'toctree', 'manifest_box', 'SiteError', 'render_book',
+           'render_quarto', 'render_site']
 
 # %% ../nbs/00a_site.ipynb #b37fb3ef
 STUDY_TITLE = "cxrstudy: augmentation for class-imbalanced chest X-ray classification"
@@ -149,10 +153,12 @@ def process_notebook(src:Path|str, # an executed notebook
                      extra:list|None=None, # markdown cells to add after the title (e.g. the index's run summary)
                      tail:list|None=None, # markdown cells to add at the end (e.g. the index's table of contents)
                      procs:list|None=None, # the processors (default `BOOK_PROCS`)
+                     post:list|None=None, # functions of the whole processed notebook, applied last (`quiet_outputs`, `link_outputs`)
                     )->Path:
     "Process `src` for the book with nbdev's `NBProcessor` and `BOOK_PROCS`, and write it to `dst`."
     nb = read_nb(src)
     NBProcessor(nb=nb, procs=procs or BOOK_PROCS, rm_directives=True).process()
+    for f in post or []: f(nb)
     i = _title_index(nb.cells) + 1
     nb.cells[i:i] = [mk_cell(s, "markdown") for s in extra or []]
     nb.cells += [mk_cell(s, "markdown") for s in tail or []]
@@ -191,6 +197,353 @@ def demo_notebook(path:Path|str, title:str="Demo chapter")->Path:
     nbformat.write(nb, path)
     return Path(path)
 
+# %% ../nbs/00a_site.ipynb #28471ede
+_P_COL = re.compile(r"(?:^|[\s_(])p(?:$|[\s_)(])|p[-_ ]?values?", re.I)
+
+def format_value(v, column:str="")->str:
+    "One cell as the site prints it: p-values (by `column`'s name) as '< 0.001' or 2 significant figures, integers as integers, other numbers to 3 decimals, missing as ''."
+    if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)): return ""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)): return str(v)
+    if _P_COL.search(str(column)): return "< 0.001" if v < 0.001 else f"{float(v):#.2g}".rstrip(".")
+    if isinstance(v, (int, np.integer)) or (float(v).is_integer() and abs(v) >= 2): return f"{int(v)}"
+    return f"{float(v):.3f}" if v == 0 or abs(v) >= 0.0005 else f"{float(v):.2g}"
+
+# %% ../nbs/00a_site.ipynb #6cd9e367
+def interval_columns(df)->list:
+    "The intervals of `df` as (estimate, lower, upper) column names; lower is upper for a column `x 95% CI` that holds the interval as text."
+    cols = [c for c in df.columns if isinstance(c, str)]
+    out = [(c, f"{c}{a}", f"{c}{b}") for c in cols for a, b in (("_lo", "_hi"), ("_lower", "_upper"), (" lo", " hi"))
+           if f"{c}{a}" in cols and f"{c}{b}" in cols]
+    if "lower" in cols and "upper" in cols and cols.index("lower") > 0: out.append((cols[cols.index("lower") - 1], "lower", "upper"))
+    return out + [(c, f"{c} 95% CI", f"{c} 95% CI") for c in cols if f"{c} 95% CI" in cols]
+
+def _interval(col:str, e, lo, hi)->str:
+    "An estimate with its interval, as the site prints it: '0.651 [0.597, 0.709]' (just the estimate when the interval is missing)."
+    if isinstance(lo, str): return f"{format_value(e, col)} {lo}".strip()
+    if format_value(lo, col) == "" or format_value(hi, col) == "": return format_value(e, col)
+    return f"{format_value(e, col)} [{format_value(lo, col)}, {format_value(hi, col)}]"
+
+# %% ../nbs/00a_site.ipynb #e07a7249
+_SAVED = {}  # results/<name>.csv -> the frame saved there, in this kernel (oldest first)
+SAVED_MIME = "application/vnd.cxrstudy.saved+json"  # an output that names the file a cell saved; the renderer turns it into a link
+
+def note_saved(path:Path|str, # the file `save_table` or `save_figure` wrote
+               df=None, # the table saved there (kept to find it when it is shown)
+              ):
+    "Remember a saved table, and tell the site renderer (as an output of the running cell, in a notebook kernel only) which file the cell saved."
+    rel = f"{Path(path).parent.name}/{Path(path).name}"
+    if df is not None and getattr(df, "size", 0) <= 200_000: _SAVED.pop(rel, None); _SAVED[rel] = df.copy()
+    try: from IPython import get_ipython
+    except ImportError: return rel
+    if get_ipython() is not None and type(get_ipython()).__name__ != "TerminalInteractiveShell":
+        from IPython.display import display
+        display({SAVED_MIME: {"path": rel}}, raw=True)
+    return rel
+
+# %% ../nbs/00a_site.ipynb #14679082
+def _shows(df, t)->bool:
+    "Whether `df` shows the saved table `t`: the same rows, and at least half its columns are `t`'s with the same values (to 3 decimals)."
+    if len(df) != len(t) or not df.index.equals(t.index) or not (df.columns.is_unique and t.columns.is_unique): return False
+    shared = [c for c in df.columns if c in t.columns]
+    if not shared or 2 * len(shared) < len(df.columns): return False
+    for c in shared:
+        a, b = df[c], t[c]
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            if not np.allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-3, atol=1e-3, equal_nan=True): return False
+        elif not (a.astype(str) == b.astype(str)).all(): return False
+    return True
+
+def saved_as(df, saved:dict|None=None)->str|None:
+    "The run-relative CSV (`results/<name>.csv`) that `df` shows, among the tables saved in this kernel (`saved`, default: `note_saved`'s); the latest wins."
+    for rel, t in reversed(list((_SAVED if saved is None else saved).items())):
+        if isinstance(df, pd.DataFrame) and isinstance(t, pd.DataFrame) and _shows(df, t): return rel
+    return None
+
+# %% ../nbs/00a_site.ipynb #9c08bd78
+def row_anchor(table:str, # the table's file or name: 'results/table15_x.csv' or 'table15_x'
+               row)->str:
+    "The HTML id the site gives `row` of a saved table, so a page can link to one row: 'table15_x-ddim-misclassified'."
+    slug = re.sub(r"[^a-z0-9]+", "-", str(row).lower()).strip("-")
+    return f"{Path(str(table)).stem}-{slug}"
+
+def format_table(df, # a DataFrame (full precision)
+                 *, caption:str|None=None, # the caption above the table
+                 saved:dict|None=None, # the saved tables to look `df` up in (default: this kernel's)
+                )->"pd.io.formats.style.Styler":
+    "`df` as the site prints it (intervals beside estimates, numbers by `format_value`), tagged with the CSV it was saved as."
+    if df.columns.is_unique and df.index.is_unique:
+        sty = df.style.format({c: (lambda v, c=c: html.escape(format_value(v, str(c)))) for c in df.columns})
+        for est, lo, hi in interval_columns(df) if len(df) <= 2000 else []:  # the interval in the estimate's cell
+            for r, e, l, h in zip(df.index, df[est], df[lo], df[hi]):
+                sty = sty.format(lambda v, s=html.escape(_interval(est, e, l, h)): s, subset=pd.IndexSlice[[r], [est]])
+            sty = sty.hide(list(dict.fromkeys([lo, hi])), axis="columns")
+    else: sty = df.map(lambda v: html.escape(format_value(v))).style  # Styler.format needs unique labels
+    if caption: sty = sty.set_caption(caption)
+    rel = saved_as(df, saved)
+    return sty.set_table_attributes(f'data-csv="{rel}"') if rel else sty
+
+# %% ../nbs/00a_site.ipynb #32345760
+def link_rows(df, # a table whose rows are rows of the saved table `table` (e.g. the front page's headline)
+              *, page:str, # the chapter page that shows `table`, e.g. '09_strategies.html'
+              table:str, # that table's name or CSV, e.g. 'table15_traditional_vs_diffusion'
+             )->pd.DataFrame:
+    "A copy of `df` whose row labels link to the same rows of `table` on `page` (ids by `row_anchor`)."
+    out = df.copy()
+    out.index = pd.Index([f'<a href="{page}#{row_anchor(table, r)}">{html.escape(str(r))}</a>' for r in df.index], name=df.index.name)
+    return out
+
+# %% ../nbs/00a_site.ipynb #3c192bac
+_WARN_LINE = re.compile(r"^.*\b[A-Z]\w*Warning\b.*$\n?(?:^[ \t]+\S.*$\n?)?", re.M)  # a warning line and its indented source line
+_ROOTS = "tmp|home|root|usr|opt|work|var|mnt|srv|private|Users|nix|scratch|data|content|kaggle"
+_ABS_PATH = re.compile(rf"(?<![\w.:/~-])/(?:{_ROOTS})(?:/[\w.+@%-]+)+/?")
+
+def scrub_text(text:str, # an output's text
+               *, run_dir:Path|str|None=None, # the run folder: its paths become relative ('results/x.csv')
+              )->tuple:
+    "(`text` without warning lines and with this machine's paths made relative or reduced to a file name, [the warning lines taken out])."
+    gone = [m.group(0) for m in _WARN_LINE.finditer(text)]
+    text = _WARN_LINE.sub("", text)
+    for d in {str(Path(run_dir)), str(Path(run_dir).resolve())} if run_dir else ():
+        text = text.replace(d + "/", "").replace(d, "the run folder")
+    return _ABS_PATH.sub(lambda m: "…/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text), gone
+
+# %% ../nbs/00a_site.ipynb #19fcddfa
+def quiet_outputs(nb, # a notebook (fastcore's AttrDict, as `read_nb` gives)
+                  *, run_dir:Path|str|None=None, # the run folder (paths in it become relative)
+                  log:Path|str|None=None, # where what is taken off the page goes (the run's run.log)
+                  chapter:str="", # named in the log
+                 ):
+    "Take the machine's noise off `nb`'s outputs (stderr streams, warning lines, absolute paths), appending what was removed to `log`."
+    removed = []
+    for i, cell in enumerate(nb.cells):
+        keep = []
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream" and o.get("name") == "stderr":
+                removed.append((i, "".join(o.get("text", "")))); continue
+            if o.get("output_type") == "stream":
+                o["text"], gone = scrub_text("".join(o.get("text", "")), run_dir=run_dir); removed += [(i, g) for g in gone]
+                if not o["text"].strip(): continue
+            for k in ("text/plain", "text/html", "text/markdown"):
+                if k in o.get("data", {}): o["data"][k] = scrub_text("".join(o["data"][k]), run_dir=run_dir)[0]
+            keep.append(o)
+        if "outputs" in cell: cell["outputs"] = keep
+    if log and removed:
+        with open(log, "a") as f: f.writelines(f"site: taken off the page of {chapter}, cell {i}: {t.rstrip()}\n" for i, t in removed)
+    return removed
+
+# %% ../nbs/00a_site.ipynb #3663686a
+def _source_note(links:list, anchor:str)->str:
+    "The line under a table or figure: its files and the cell that made it (raw HTML, read the same by MyST and Quarto)."
+    files = " · ".join(f'<a class="cxr-data" href="{html.escape(href)}">{html.escape(text)}</a>' for href, text in links)
+    return f'<p class="cxr-source">{files} · <a class="cxr-cell" href="#{anchor}">the cell that made it</a></p>'
+
+def _bare_table(o)->bool:
+    "Whether output `o` is a pandas DataFrame's own HTML (not a Styler, which `format_table` already made)."
+    h = "".join(o.get("data", {}).get("text/html", ""))
+    return 'class="dataframe"' in h and "<table" in h
+
+def _number(s:str):
+    "`s` as a number when it reads as one, else `s`."
+    try: return float(s.replace(",", "")) if s.strip() else np.nan
+    except ValueError: return s
+
+def _cell_grid(rows:list)->list:
+    "The visible cells of table rows `rows` as a rectangle of (text, is_header), with rowspan and colspan expanded (how pandas writes a MultiIndex)."
+    grid, carry = [], {}  # carry: column -> [rows left, (text, is_header)]
+    for tr in rows:
+        cells, out = iter(c for c in tr.find_all(["th", "td"]) if "display:none" not in (c.get("style") or "").replace(" ", "")), []
+        while True:
+            if len(out) in carry:
+                left, v = carry[len(out)]; out.append(v)
+                if left > 1: carry[len(out) - 1][0] -= 1
+                else: del carry[len(out) - 1]
+                continue
+            c = next(cells, None)
+            if c is None: break
+            v = (c.get_text(" ", strip=True), c.name == "th")
+            for _ in range(int(c.get("colspan", 1) or 1)):
+                if int(c.get("rowspan", 1) or 1) > 1: carry[len(out)] = [int(c["rowspan"]) - 1, v]
+                out.append(v)
+        grid.append(out)
+    return grid
+
+def _html_frame(h:str)->pd.DataFrame|None:
+    "The first table of the HTML `h` as a DataFrame (its row headers, one or more levels, as the index), read with BeautifulSoup (pandas' `read_html` needs lxml)."
+    from bs4 import BeautifulSoup
+    tab = BeautifulSoup(h, "html.parser").find("table")
+    if tab is None: return None
+    body = _cell_grid(tab.select("tbody tr") or tab.find_all("tr")[1:])
+    heads = _cell_grid(tab.select("thead tr") or tab.find_all("tr")[:1])
+    if not body or any(len(r) != len(body[0]) for r in body): return None
+    width = len(body[0]); n_index = max(1, sum(is_th for _, is_th in body[0]))
+    def label(k:int)->str:  # a column's header rows joined, e.g. a MultiIndex column or the index names' row
+        parts = [r[k][0] for r in heads if k < len(r) and r[k][0]]
+        return " / ".join(dict.fromkeys(parts)) or ("row" if k < n_index else f"column {k}")
+    df = pd.DataFrame([[v if k < n_index else _number(v) for k, (v, _) in enumerate(r)] for r in body], columns=[label(k) for k in range(width)])
+    return df.set_index(list(df.columns[:n_index]))
+
+def _reformat(o, csv:Path, bare:bool=True)->bool:
+    "Save the table output `o` shows as `csv` (and, if `bare`, format it with `format_table`); False when pandas cannot read it back."
+    df = _html_frame("".join(o["data"]["text/html"]))
+    if df is None: return False
+    csv.parent.mkdir(parents=True, exist_ok=True); df.to_csv(csv)
+    tag = f'data-csv="{csv.parent.name}/{csv.name}"'
+    o["data"]["text/html"] = format_table(df, saved={}).set_table_attributes(tag).to_html() if bare else \
+        re.sub(r"<table\b", f"<table {tag}", "".join(o["data"]["text/html"]), count=1)
+    return True
+
+# %% ../nbs/00a_site.ipynb #a8923195
+def _tag_rows(o, rel:str):
+    "Give each body row of a saved table's HTML the id `row_anchor(rel, <its first header cell>)`."
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup("".join(o["data"]["text/html"]), "html.parser")
+    for tr in soup.select("table > tbody > tr"):
+        th = tr.find("th")
+        if th is not None and th.get_text(strip=True): tr["id"] = row_anchor(rel, th.get_text(strip=True))
+    o["data"]["text/html"] = str(soup)
+
+def link_outputs(nb, # a processed chapter notebook
+                 *, run_dir:Path|str, # the run: results/ and figures/ hold what the chapters saved
+                 site_dir:Path|str, # the site being built (bare tables' CSVs go to its tables/)
+                 chapter:str, # the chapter's file stem, e.g. '09_strategies'
+                )->int:
+    "Under each table and figure of `nb`, a line linking its CSV or PNG and the cell that made it; returns how many were linked."
+    run_dir, site_dir, cells, n = Path(run_dir), Path(site_dir), [], 0
+    for i, cell in enumerate(nb.cells):
+        cells.append(cell)
+        if cell.cell_type != "code" or not cell.get("outputs"): continue
+        saved = [o["data"][SAVED_MIME]["path"] for o in cell.outputs if SAVED_MIME in o.get("data", {})]
+        cell["outputs"] = [o for o in cell.outputs if SAVED_MIME not in o.get("data", {})]
+        figs, links = [p for p in saved if p.endswith(".png")], []
+        for k, o in enumerate(cell.outputs):
+            d = o.get("data", {})
+            if "image/png" in d:
+                if figs and (run_dir/figs[0]).exists(): p = figs.pop(0); links.append((p, p)); continue
+                png = site_dir/"images"/f"{chapter}-{i}-{k}.png"; png.parent.mkdir(parents=True, exist_ok=True)
+                png.write_bytes(base64.b64decode("".join(d["image/png"])))
+                links.append((f"images/{png.name}", "this figure as PNG (as shown; not a saved result)"))
+            elif "text/html" in d and "<table" in "".join(d["text/html"]):
+                m = re.search(r'data-csv="([^"]+)"', "".join(d["text/html"]))
+                if m and (run_dir/m.group(1)).exists(): _tag_rows(o, m.group(1)); links.append((m.group(1), m.group(1))); continue
+                if _reformat(o, site_dir/"tables"/f"{chapter}-{i}-{k}.csv", bare=_bare_table(o)):
+                    links.append((f"tables/{chapter}-{i}-{k}.csv", "this table as CSV (as shown; not a saved result)"))
+        if links:
+            anchor = f"cell-{cell.get('id') or i}"
+            cells.insert(len(cells) - 1, mk_cell(f'<div id="{anchor}" class="cxr-anchor"></div>', "markdown"))
+            cells.append(mk_cell(_source_note(links, anchor), "markdown")); n += len(links)
+    nb.cells = cells
+    return n
+
+# %% ../nbs/00a_site.ipynb #be8965b1
+def _table(res:Path, name:str)->pd.DataFrame|None:
+    "The run's `results/<name>.csv` (None if the run has not made it)."
+    p = res/f"{name}.csv"
+    return pd.read_csv(p, index_col=0) if p.exists() else None
+
+def _ok(t:pd.DataFrame, col:str)->pd.DataFrame:
+    "The rows of `t` with a number in `col` (and status 'ok', where the table has a status)."
+    t = t[t["status"].fillna("ok") == "ok"] if "status" in t else t
+    return t[pd.to_numeric(t[col], errors="coerce").notna()] if col in t else t.iloc[:0]
+
+def _est(r, col:str)->str:
+    "`r[col]` with its interval when the row has one: '0.651 [0.597, 0.709]'."
+    lo, hi = (f"{col}_lo", f"{col}_hi")
+    if lo in r and hi in r and pd.notna(r[lo]) and pd.notna(r[hi]): return f"{format_value(r[col], col)} [{format_value(r[lo], col)}, {format_value(r[hi], col)}]"
+    return format_value(r[col], col)
+
+def _labels(res):
+    t = _table(res, "labels_phantom_noise")
+    if t is None or "error_rate" not in t: return None
+    t = _ok(t[t.index == "Pneumothorax"] if "Pneumothorax" in t.index else t, "error_rate")
+    if t.empty: return None
+    lo, hi = t.iloc[t.error_rate.to_numpy(float).argmin()], t.iloc[t.error_rate.to_numpy(float).argmax()]
+    return (f"the {lo.name} training labels are wrong least often under {lo.policy} (error rate {_est(lo, 'error_rate')}) "
+            f"and most often under {hi.policy} ({_est(hi, 'error_rate')})", "labels_phantom_noise")
+
+CALLOUTS = {"02_labels": _labels}
+
+# %% ../nbs/00a_site.ipynb #3946a806
+def chapter_callout(chapter:str, # a chapter's file stem, e.g. '06_classify'
+                    run_dir:Path|str|None, # the run whose results/ the callout reads
+                   )->str|None:
+    "The callout at the top of an experiment chapter: what this run found, from its own tables (a MyST admonition), or None."
+    f = CALLOUTS.get(chapter)
+    res = Path(run_dir)/"results" if run_dir else None
+    found = f(res) if f and res is not None and res.is_dir() else None
+    if not found: return None
+    text, name = found
+    meta = json.loads((res/f"{name}.json").read_text()) if (res/f"{name}.json").exists() else {}
+    where = f"At profile {meta.get('profile', '?')} on the {meta.get('source', '?')} data" + (" (smoke numbers, not findings)" if meta.get("profile") == "smoke" else "")
+    link = f'<a class="cxr-data" href="results/{name}.csv">results/{name}.csv</a>'
+    return f"```{{admonition}} What this run found\n:class: tip\n\n{where}, {text}. (From {link}.)\n```"
+
+# %% ../nbs/00a_site.ipynb #9c473577
+def _best_auc(res, names:tuple, what:str):
+    "The arm with the highest AUC of the first of `names` the run made: '<what> <arm> had the highest pneumothorax AUC (0.710 [0.670, 0.760])'."
+    name = next((n for n in names if (res/f"{n}.csv").exists()), None)
+    t = _table(res, name) if name else None
+    if t is None or "roc_auc" not in t: return None
+    if t.index.name == "finding": t = t[t.index == "Pneumothorax"]  # a (finding, arm) table, e.g. Table 9
+    if "arm" in t.columns: t = t.set_index("arm")
+    if "finding" in t.columns: t = t[t["finding"] == "Pneumothorax"]
+    held = "test" if "split" in t and (t["split"] == "test").any() else "valid"
+    if "split" in t: t = t[t["split"] == held]  # the held-out rows only: one row per arm
+    t = _ok(t, "roc_auc")
+    if t.empty: return None
+    b = t.iloc[int(np.argmax(t.roc_auc.to_numpy(float)))]
+    f1 = f" and F1 {_est(b, 'f1')}" if "f1" in b.index and pd.notna(b["f1"]) else ""
+    return f"{what} {b.name} had the highest pneumothorax AUC on the {held} split ({_est(b, 'roc_auc')}){f1}, of {len(t)} compared", name
+
+def _diffusion(res):
+    t = _table(res, "diffusion_sampler_speed")
+    if t is None or "speed-up vs DDPM" not in t or "FD / DDPM's FD" not in t: return None
+    t = t[np.array([str(i).startswith("DDIM") for i in t.index]) & pd.to_numeric(t["speed-up vs DDPM"], errors="coerce").notna().to_numpy()]
+    if t.empty: return None
+    r = t.iloc[0]; fd = r["FD / DDPM's FD"]
+    return (f"{r.name} sampled {format_value(r['speed-up vs DDPM'])} times as fast as DDPM on the same model, "
+            f"at {format_value(fd)} times DDPM's Fréchet distance in the sampler features", "diffusion_sampler_speed")
+
+def _strategies(res):
+    from cxrstudy.results import HEADLINE_TABLES  # the front page's order of preference (imported here: results imports more)
+    return _best_auc(res, HEADLINE_TABLES, "of the augmentation arms,")
+
+def _results(res):
+    t = _table(res, "claims")
+    if t is None or "verdict" not in t: return None
+    n = t.verdict.value_counts()
+    return (f"of the thesis's {len(t)} claims this run supports {n.get('supports', 0)}, contradicts {n.get('contradicts', 0)} "
+            f"and cannot decide {n.get('cannot decide', 0)}", "claims")
+
+CALLOUTS.update({"06_classify": lambda res: _best_auc(res, ("table9_networks",), "of the networks,"),
+                 "07_diffusion": _diffusion,
+                 "09_strategies": _strategies,
+                 "10_results": _results})
+
+# %% ../nbs/00a_site.ipynb #771b32d6
+def _masking(res):
+    t = _table(res, "masking_coverage")
+    need = ("mask", "lung kept (real)", "non-lung kept (real)")
+    if t is None or any(c not in t for c in need): return None
+    t = t[t["mask"] != "none"]
+    if t.empty: return None
+    r = t.iloc[t["non-lung kept (real)"].to_numpy(float).argmin()]
+    return (f"the {r['mask']} mask kept the least of the image outside the lungs ({format_value(r['non-lung kept (real)'])} of it, "
+            f"on the real lung masks) while keeping {format_value(r['lung kept (real)'])} of the lungs", "masking_coverage")
+
+CALLOUTS["03_masking"] = _masking
+
+# %% ../nbs/00a_site.ipynb #e77fc94b
+def _genmetrics(res):
+    t = _table(res, "genmetrics_distances")
+    fd = next((c for c in (t.columns if t is not None else []) if str(c).startswith("FD")), None)
+    t = _ok(t, fd) if fd else None
+    if t is None or len(t) < 2: return None
+    v = t[fd].astype(float); lo, hi = v.idxmin(), v.idxmax()
+    return (f"of {len(t)} candidate image sets, the {lo} were closest to the real training images ({fd} {format_value(v[lo], fd)}) "
+            f"and the {hi} farthest ({format_value(v[hi], fd)})", "genmetrics_distances")
+
+CALLOUTS["08_genmetrics"] = _genmetrics
+
 # %% ../nbs/00a_site.ipynb #51835bf6
 CONF_PY = """\
 # Generated by cxrstudy.site for one run's book; edit cxrstudy/site.py (nbs/00a_site.ipynb), not this file.
@@ -209,7 +562,10 @@ html_show_sourcelink = False
 html_last_updated_fmt = None
 numfig = True
 numfig_secnum_depth = 1
-exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_extra", "**.ipynb_checkpoints"]
+html_extra_path = ["_extra"]       # the run's results/ and figures/ (and shown tables' CSVs), shipped inside the site
+html_static_path = ["_static"]
+html_css_files = ["cxrstudy.css"]
 suppress_warnings = ["mystnb.unknown_mime_type", "myst.header", "myst.xref_missing", "toc.not_included"]
 
 PARTS = {parts!r}  # the docnames of each numbered toctree, in order
@@ -234,6 +590,15 @@ def _number_on(app, env):
 
 def setup(app):
     app.connect("env-get-updated", _number_on, priority=900)
+"""
+
+BOOK_CSS = """\
+/* cxrstudy: a table fits the text column or scrolls inside its own frame; the line under each result names its sources */
+div.cell_output div.output.text_html { overflow-x: auto; max-width: 100%; }
+div.cell_output table { font-size: 0.85em; font-variant-numeric: tabular-nums; }
+div.cell_output table caption { caption-side: top; text-align: left; font-size: 0.95em; }
+p.cxr-source { font-size: 0.8em; margin-top: -0.4em; color: #555; }
+div.cxr-anchor { scroll-margin-top: 5em; }
 """
 
 def toctree(docs:list, caption:str|None=None)->str:
@@ -273,23 +638,34 @@ def render_book(run_dir:Path|str, # a run folder with notebooks/ (and manifest.j
     plan = book_plan(parts, present)
     man = json.loads((run_dir/"manifest.json").read_text()) if (run_dir/"manifest.json").exists() else {}
     with tempfile.TemporaryDirectory(prefix="cxrstudy-book-") as tmp:
-        src = Path(tmp)/"src"; src.mkdir()
+        src, extra = Path(tmp)/"src", Path(tmp)/"src"/"_extra"; extra.mkdir(parents=True); (src/"_static").mkdir()
         numbered = [(t, [Path(f).stem for f in fs if f != "index.ipynb"]) for t, fs in plan]
         numbered = [(t, ds) for t, ds in numbered if ds]
         toc = [toctree(ds, t) for t, ds in numbered]
-        for f in [f for _, fs in plan for f in fs if f != "index.ipynb"]: process_notebook(nbdir/f, src/f)
+        for kind in ("results", "figures"):  # shipped with the site, so every table and figure links to its file
+            if (run_dir/kind).is_dir(): shutil.copytree(run_dir/kind, extra/kind)
+        def post(f):
+            return [lambda nb: quiet_outputs(nb, run_dir=run_dir, log=run_dir/"run.log", chapter=Path(f).stem),
+                    lambda nb: link_outputs(nb, run_dir=run_dir, site_dir=extra, chapter=Path(f).stem)]
+        for f in [f for _, fs in plan for f in fs if f != "index.ipynb"]:
+            callout = chapter_callout(Path(f).stem, run_dir)
+            process_notebook(nbdir/f, src/f, extra=[callout] if callout else None, post=post(f))
         front = [manifest_box(man)] if man else []
-        if "index.ipynb" in present: process_notebook(nbdir/"index.ipynb", src/"index.ipynb", tail=front + toc, procs=FRONT_PROCS)
+        if "index.ipynb" in present:
+            process_notebook(nbdir/"index.ipynb", src/"index.ipynb", tail=front + toc, procs=FRONT_PROCS, post=post("index"))
         else: (src/"index.md").write_text("\n\n".join([f"# {STUDY_TITLE}", *front, *toc]) + "\n")
         (src/"conf.py").write_text(CONF_PY.format(title=STUDY_TITLE, parts=[ds for _, ds in numbered]))
-        new = run_dir/"site.new"
-        if new.exists(): shutil.rmtree(new)
-        cmd = [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-j", str(jobs), "-d", str(Path(tmp)/"doctrees"), str(src), str(new)]
+        (src/"_static"/"cxrstudy.css").write_text(BOOK_CSS)
+        out = Path(tmp)/"out"/"site"  # built outside the run: myst-nb writes its jupyter_execute/ beside the output folder
+        cmd = [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-j", str(jobs), "-d", str(Path(tmp)/"doctrees"), str(src), str(out)]
         r = subprocess.run(cmd, capture_output=True, text=True)
         (run_dir/"site-build.log").write_text(r.stdout + r.stderr)
-        if r.returncode or not (new/"index.html").exists():
+        if r.returncode or not (out/"index.html").exists():
             raise SiteError(f"the Sphinx book of {run_dir} failed (sphinx-build exit {r.returncode}; full log "
                             f"{run_dir/'site-build.log'}):\n{r.stderr[-3000:]}")
+        new = run_dir/"site.new"
+        if new.exists(): shutil.rmtree(new)
+        shutil.move(str(out), str(new))
     _swap_in(new, run_dir/"site")
     return run_dir/"site"/"index.html"
 

@@ -392,7 +392,7 @@ def _reference_row(result, n_boot:int, seed:int)->dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ci = bootstrap_ci(t.y_true, t.prob, result.threshold, n_boot=n_boot, seed=seed)
-    r = dict(n=len(t), n_pos=int(t.y_true.sum()), threshold=result.threshold)
+    r = dict(split=result.test_split, n=len(t), n_pos=int(t.y_true.sum()), threshold=result.threshold)
     for m in SCORES: r.update({m: ci.loc[m, "estimate"], f"{m}_lo": ci.loc[m, "lower"], f"{m}_hi": ci.loc[m, "upper"]})
     return r
 
@@ -420,6 +420,6 @@ def experiment_table(runs:dict, # arm name -> ArmRun, or None for an empty arm
     return t.join(thesis_columns(t.index))
 
 def arm_records(table:str, t:pd.DataFrame)->pd.DataFrame:
-    "The rows of `results/strategy_arms.csv` for an experiment table: where each arm's predictions are."
-    cols = ["status", "reason", "finding", "strategy", "aug_source", "policy", "key", "threshold", "n_extra"]
+    "The rows of `results/strategy_arms.csv` for an experiment table: where each arm's predictions are, and of which split."
+    cols = ["status", "reason", "finding", "strategy", "aug_source", "policy", "key", "threshold", "n_extra", "split"]
     return t[cols].reset_index().assign(table=table)[["table", "arm", *cols]]

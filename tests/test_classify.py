@@ -37,3 +37,13 @@ def test_same_model_on_any_thread_count(tmp_path, threads):
         assert r.returncode == 0, r.stderr[-2000:]
         outs.append(next(l for l in r.stdout.splitlines() if l.startswith("KEY ")))
     assert outs[0] == outs[1], outs
+
+def test_toolkit_options_are_keyword_only():
+    "Issue #24: train_classifier's options after `arch` and every option of train_on_arrays are keyword-only; heads and families are registries."
+    kinds = lambda f: {n: p.kind for n, p in inspect.signature(f).parameters.items()}
+    tc, ta = kinds(classify.train_classifier), kinds(classify.train_on_arrays)
+    assert all(tc[n] == inspect.Parameter.KEYWORD_ONLY for n in ("policy", "mask", "augment", "extra_images", "seed", "profile", "store"))
+    assert tc["arch"] == inspect.Parameter.POSITIONAL_OR_KEYWORD  # the strategies chapter passes it third
+    assert [n for n, k in ta.items() if k == inspect.Parameter.POSITIONAL_OR_KEYWORD] == ["images", "targets"]
+    assert set(classify.HEADS) >= {"multilabel", "softmax"}
+    assert {v["family"] for v in classify.ARCHS.values()} <= set(classify.FAMILIES)

@@ -2,7 +2,7 @@
 import json, signal, subprocess, sys, time, textwrap
 import numpy as np
 import pytest
-from cxrstudy.core import ArtifactStore, config_key, get_profile, RunManifest
+from cxrstudy.core import ArtifactStore, config_key, get_profile, record_digest, RunManifest
 
 WRITER = textwrap.dedent("""
     import sys, time, numpy as np
@@ -45,6 +45,13 @@ def test_planted_pt_with_a_reduce_payload_is_refused(tmp_path):
     assert torch.equal(got["w"], torch.ones(2)) and got["step"] == 3
     planted = store.path("model", {"m": 2}, ".pt"); planted.parent.mkdir(parents=True, exist_ok=True)
     with open(planted, "wb") as f: torch.save({"w": _Payload(flag)}, f)
+    # planted without a digest: refused by `get`, rebuilt (never read) by `get_or_build`
+    with pytest.raises(ValueError, match="has no content digest"): store.get("model", {"m": 2}, ".pt")
+    with pytest.raises(ValueError, match="has no content digest"): ArtifactStore(tmp_path/"store", on_damage="raise").get_or_build("model", {"m": 2}, lambda cfg: {}, ".pt")
+    assert not flag.exists()
+    # planted together with a digest (someone who knows the format): still refused by the weights-only loader
+    with open(planted, "wb") as f: torch.save({"w": _Payload(flag)}, f)
+    record_digest(planted)
     with pytest.raises(ValueError, match="refusing to load"): store.get("model", {"m": 2}, ".pt")
     with pytest.raises(ValueError, match="refusing to load"): store.get_or_build("model", {"m": 2}, lambda cfg: {}, ".pt")
     assert not flag.exists()  # the payload never ran

@@ -105,6 +105,16 @@ def test_missing_and_corrupt_images_are_skipped_and_counted(fake, tmp_path):
     with pytest.raises(BadImageError):
         cached_images(r, "valid", 16, store=ArtifactStore(tmp_path/"store2"))
 
+def test_a_1x1_image_is_skipped_with_its_reason_not_trained_on_as_a_flat_image(fake, tmp_path):
+    from PIL import Image
+    d = _copy(fake, tmp_path)
+    s = ChexpertSource(d, view="both")
+    Image.fromarray(np.full((1, 1), 200, np.uint8)).save(s.path("valid", 0), format="JPEG")
+    with pytest.warns(UserWarning, match="skipping bad image: .* is 1x1 pixels, under the 16 px a radiograph needs"):
+        _, lab = cached_split(s, "valid", 16, store=ArtifactStore(tmp_path/"store"))
+    assert 0 not in lab.index and [b["row"] for b in s.bad_images] == [0]
+    assert "1x1 pixels" in bad_images_table(s)["reason"].iloc[0]
+
 def test_bad_images_reach_the_run_manifest_count(fake, tmp_path):
     "The chapter saves `bad_images_table` as results/bad_images.csv; the runner's manifest count reads that file."
     from cxrstudy.core import save_table
@@ -165,7 +175,7 @@ def test_killed_cache_build_resumes_and_never_serves_half(fake, tmp_path):
     arr = cached_images(src, "train", 20, store=store, chunk=2)
     assert calls == list(range(4, n))  # resumed after the last finished chunk
     np.testing.assert_array_equal(np.asarray(arr), np.stack([real("train", i, 20) for i in range(n)]))
-    assert not partial.exists() and sorted(p.name for p in final.iterdir()) == ["bad.json", "images.npy"]
+    assert not partial.exists() and sorted(p.name for p in final.iterdir()) == [".digest.json", "bad.json", "images.npy"]
     calls.clear(); cached_images(src, "train", 20, store=store)
     assert calls == []  # a finished cache is reused
 

@@ -71,6 +71,17 @@ def _runs_state():
     (["--only", "core", "-p", "source=chexpert"], "'source' is set by the runner; use --source"),
     (["--only", "core", "-p", "data_dir=/tmp"], "'data_dir' is set by the runner; use --data-dir"),
     (["--only", "core", "-p", "run_dir=/tmp/x"], "'run_dir' is set by the runner; use --out"),
+    # values of the right type outside the range a chapter declares: refused before the first chapter
+    (["-p", "seeds=1.5"], "-p seeds=1.5 is out of range: chapter 'classify' takes an integer >= 1 (or None)"),
+    (["-p", "seeds=0"], "-p seeds=0 is out of range: chapter 'classify' takes an integer >= 1 (or None)"),
+    (["-p", "n_sims=-5"], "-p n_sims=-5 is out of range: chapter 'metrics' takes an integer >= 1 (or None)"),
+    (["-p", "n_sims=0"], "-p n_sims=0 is out of range"),
+    (["-p", "guidance=1e999"], "-p guidance=inf is out of range: chapter 'genmetrics' takes a finite number >= 0"),
+    (["-p", "guidance=-1.0"], "-p guidance=-1.0 is out of range"),
+    (["-p", "guidance_weights=[0.0, -2.0]"], "takes a list, each a finite number >= 0 (or None)"),
+    (["-p", "finding='Pneumothrax'"], "-p finding='Pneumothrax' is out of range: chapter 'diffusion' takes a finding name (No Finding,"),
+    (["-p", "coverage_q=1.5"], "chapter 'masking' takes a finite number in [0, 1]"),
+    (["--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
 ])
 def test_bad_input_is_one_clear_line_and_touches_nothing(args, words):
     before = _runs_state()
@@ -126,7 +137,7 @@ def test_ctrl_c_shows_only_the_runners_line(tmp_path):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err
     lines = [l for l in err.splitlines() if l.strip()]
-    assert lines[-1] == "cxrstudy run: interrupted; rerun the same command with --out <run> to resume", err
+    assert lines[-1] == f"cxrstudy run: interrupted; rerun the same command with --out {tmp_path/'run'} to resume", err
     assert not any(w in err for w in ("Traceback", "ZMQ", "IPKernelApp")), err  # the kernel's own noise goes to run.log
     assert all(l.startswith(("cxrstudy run:", "[1/1]")) for l in lines), err
     assert json.loads((tmp_path/"run"/"manifest.json").read_text())["status"] == "interrupted"
@@ -152,6 +163,21 @@ def test_unknown_command():
     r = cli("train")
     assert r.returncode == 2 and "the command is `cxrstudy run`" in r.stderr
 
+def test_out_that_is_not_a_run_is_refused_and_left_byte_identical(tmp_path):
+    mine = tmp_path/"mine"; (mine/"site").mkdir(parents=True); (mine/"site"/"index.html").write_text("<h1>my own page</h1>")
+    (mine/"notes.txt").write_bytes(b"keep me")
+    before = {p: p.read_bytes() for p in mine.rglob("*") if p.is_file()}
+    r = cli("run", "--profile", "smoke", "--only", "core", "--out", str(mine), "--no-progress", env=_demo_env(tmp_path))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "no cxrstudy run (no manifest.json)" in lines[0], r.stderr
+    assert {p: p.read_bytes() for p in mine.rglob("*") if p.is_file()} == before
+
+def test_every_chapter_parameter_declares_its_valid_range():
+    from cxrstudy.runner import inspect_parameters, param_spec, RUNNER_OPTIONS
+    for name, nb in discover_chapters(ROOT/"nbs").items():
+        for k, v in inspect_parameters(nb).items():
+            if k not in RUNNER_OPTIONS: assert param_spec(v["help"]) is not None, f"{name}: parameter {k!r} states no [range]"
+
 def test_every_chapter_declares_the_standard_parameters():
     for name, nb in discover_chapters(ROOT/"nbs").items():
         assert {"profile", "source", "data_dir", "run_dir", "seed"} <= set(chapter_parameters(nb)), name
@@ -170,3 +196,38 @@ def test_site_uses_quarto_when_it_is_installed(tmp_path, monkeypatch):
     assert (run/"notebooks"/"_quarto.yml").read_text() == (ROOT/"nbs"/"_quarto.yml").read_text()
     args = (fake.parent/"args").read_text().split()
     assert args[:2] == ["render", str(run/"notebooks")] and "--no-execute" in args
+
+def test_standard_two_csv_chexpert_download_runs_every_chapter(chexpert_two_csv_run):
+    "train.csv + valid.csv only (the README calls test labels optional) and a 32-image validation split: every chapter runs."
+    import pandas as pd
+    data, out, r = chexpert_two_csv_run
+    assert not (data/"test").exists() and not (data.parent/"groundtruth.csv").exists()
+    assert r.returncode == 0, r.stderr[-4000:]
+    man = json.loads((out/"manifest.json").read_text())
+    assert man["status"] == "ok" and all(c["status"] == "ok" for c in man["chapters"].values()), man["chapters"]
+    assert set(man["chapters"]) == set(discover_chapters(ROOT/"nbs"))
+    t8 = pd.read_csv(out/"results"/"table8_label_policies.csv")
+    assert set(t8["split"]) == {"valid"}  # evaluated on what exists, and the table says which split each row is
+    arms = pd.read_csv(out/"results"/"strategy_arms.csv")
+    assert set(arms.loc[arms.status == "ok", "split"]) == {"valid"}
+
+def test_an_attempt_killed_outright_is_marked_killed_by_the_next_run(tmp_path):
+    from cxrstudy.runner import _demo_notebook
+    nbs = tmp_path/"nbs"; nbs.mkdir(); (nbs/"SLOW").touch()
+    _demo_notebook(nbs/"01_slow.ipynb", "import time\nfrom pathlib import Path\nPath('STARTED').touch()\nif Path('SLOW').exists(): time.sleep(120)")
+    args = ["run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run"), "--no-progress", "--site", "none"]
+    p = subprocess.Popen(CLI + args, cwd=ROOT, env=_demo_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    for _ in range(1200):
+        if (nbs/"STARTED").exists() or p.poll() is not None: break
+        time.sleep(0.1)
+    assert (nbs/"STARTED").exists()
+    os.killpg(p.pid, signal.SIGKILL); p.wait()  # no handler runs: the manifest still says "running"
+    assert json.loads((tmp_path/"run"/"manifest.json").read_text())["status"] == "running"
+    (nbs/"SLOW").unlink()
+    r = cli(*args, env=_demo_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    man = json.loads((tmp_path/"run"/"manifest.json").read_text())
+    assert [a["status"] for a in man["attempts"]] == ["killed", "ok"] and man["attempts"][0]["chapters"] == {"slow": "killed"}
+    # --site none and no results/: the closing lines name only what exists
+    assert "site:" not in r.stderr and "results:" not in r.stderr, r.stderr

@@ -5,7 +5,8 @@ import html, json, os, re, shutil, subprocess
 import pytest
 from bs4 import BeautifulSoup
 from conftest import ROOT
-from cxrstudy.site import STUDY_TITLE, book_parts, render_site
+import pandas as pd
+from cxrstudy.site import STUDY_TITLE, book_parts, format_value, render_site
 
 def chromium():
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -101,6 +102,7 @@ def test_book_of_a_small_run(small_run, tmp_path):
     browser = Browser(chromium(), tmp_path/"profile")
     index = render_site(small_run, renderer="book")
     assert index == small_run/"site"/"index.html"
+    assert not (small_run/"jupyter_execute").exists(), "the site renderer must not leave jupyter_execute/ in the run folder"
     dom = browser.dom(index)
     assert STUDY_TITLE in dom
     assert sidebar(dom) == ["02_labels.html"]
@@ -156,3 +158,82 @@ def test_quarto_renders_the_book_when_installed(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ValueError, match="install Quarto"): render_site(run, renderer="quarto")
     assert render_site(run, renderer="none") is None
+
+# --- The site as a reader meets it (issue 27): the answer in prose, numbers formatted, no machine noise, every result linked ---
+NOISE_PATH = re.compile(r"/\.venv/|/tmp/|site-packages")
+P_COLUMN = re.compile(r"(?:^|[\s_(])p(?:$|[\s_)(])|p[-_ ]?values?", re.I)
+NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
+
+def reader_text(page)->BeautifulSoup:
+    "A page's article without the 'This run' box and without the code a reader has to unfold (what the page says in prose and outputs)."
+    art = BeautifulSoup(page.read_text(), "html.parser").select_one("article")
+    for a in art.select("div.admonition"):
+        if "This run" in a.get_text(): a.decompose()
+    for c in art.select("div.cell_input, details"): c.decompose()
+    return art
+
+def site_pages(site)->list:
+    return [p for p in sorted(site.glob("*.html")) if p.name not in ("genindex.html", "search.html") and not p.name.startswith("_probe")]
+
+def test_site_as_a_reader_meets_it(smoke_run, tmp_path):
+    "The smoke run's own site: no warning or machine path on any page, every table links to a CSV that resolves, p-values without exponents, callouts equal to their CSVs, the answer in wrapped prose."
+    out, _ = smoke_run
+    site = out/"site"
+    assert not (out/"jupyter_execute").exists(), "the site renderer left jupyter_execute/ in the run folder"
+    if not (site/"_static"/"cxrstudy.css").exists(): pytest.skip("the runner rendered this site with Quarto; these checks read the Sphinx book")
+    problems, callouts = [], 0
+    for page in site_pages(site):
+        art = reader_text(page)
+        for o in art.select("div.cell_output"):
+            problems += [f"{page.name}: warning text: {m.group(0)}" for m in re.finditer(r".{0,60}\b[A-Z]\w*Warning\b.{0,60}", o.get_text())]
+        problems += [f"{page.name}: machine path: {m.group(0)}" for m in re.finditer(rf".{{0,60}}(?:{NOISE_PATH.pattern}).{{0,40}}", art.get_text())]
+        for tab in art.select("div.cell_output table"):
+            note = tab.find_parent("div", class_="cell").find_next_sibling()
+            links = [a["href"] for a in note.select("a.cxr-data")] if note is not None else []
+            cap = tab.caption.get_text()[:60] if tab.caption else str(tab)[:80]
+            if not links: problems.append(f"{page.name}: a table without a link to its CSV: {cap}")
+            problems += [f"{page.name}: the link {h} does not resolve" for h in links if not (site/h).is_file()]
+            heads = [th.get_text(strip=True) for th in tab.select("thead tr:last-child th")]
+            for tr in tab.select("tbody tr"):
+                for h, c in zip(heads, tr.find_all(["th", "td"])):
+                    if P_COLUMN.search(h) and re.search(r"\de[-+]?\d", c.get_text()): problems.append(f"{page.name}: p-value {c.get_text()} in {h}")
+        for box in [a for a in art.select("div.admonition") if "What this run found" in a.get_text()]:
+            callouts += 1
+            csv = site/box.select_one("a.cxr-data")["href"]
+            t = pd.read_csv(csv, index_col=0)
+            shown = {format_value(v, c) for c in t.columns for v in t[c]}
+            text = box.get_text().replace(csv.name, "")
+            for label in sorted(map(str, t.index), key=len, reverse=True): text = text.replace(label, "")  # row names may hold numbers
+            problems += [f"{page.name}: callout number {n} is not in {csv.name}" for n in NUMBER.findall(text) if n not in shown]
+    assert not problems, "\n".join(problems[:40])
+    assert callouts >= 4, f"only {callouts} chapter callouts on the site"
+    # every figure the run saved is shown on its chapter's page and linked there (a figure drawn but never displayed fails)
+    linked = {a["href"] for page in site_pages(site) for a in reader_text(page).select("a.cxr-data")}
+    missing = sorted(f"figures/{p.name}" for p in (out/"figures").glob("*.png") if f"figures/{p.name}" not in linked)
+    assert not missing, f"saved figures not shown and linked on any page: {missing}"
+    # the front page: each headline arm links to its row of the strategies chapter; the answer is wrapped prose, never <pre>
+    front = BeautifulSoup((site/"index.html").read_text(), "html.parser")
+    hrefs = [a["href"] for a in front.select("article div.cell_output table tbody th a")]
+    arms = [h for h in hrefs if h.startswith("09_strategies.html")]  # the headline's arms (the results index links CSVs)
+    strategies = (site/"09_strategies.html").read_text()
+    assert arms and all("#" in h and f'id="{h.split("#")[1]}"' in strategies for h in arms), arms
+    assert all((site/h).is_file() for h in hrefs if h not in arms), [h for h in hrefs if h not in arms and not (site/h).is_file()]
+    browser = Browser(chromium(), tmp_path/"profile")
+    copy = site/"_probe_answer.html"
+    copy.write_text((site/"index.html").read_text().replace("</body>", ANSWER_PROBE + "</body>"))
+    try: seen = json.loads(html.unescape(re.search(r'<pre id="probe"[^>]*>(.*?)</pre>', browser.dom(copy), re.S).group(1)))
+    finally: copy.unlink()
+    assert seen, "no answer sentence on the front page"
+    assert not [s for s in seen if s["pre"] or s["clipped"]], [s for s in seen if s["pre"] or s["clipped"]][:3]
+    shots = site/"screenshots"
+    browser.shot(site/"index.html", shots/"index.png", size="1300,2400")
+    browser.shot(site/"09_strategies.html", shots/"09_strategies.png", size="1300,2400")
+
+# Reports, for each sentence of the front page's answer ("... so this run supports it."), whether it sits in a <pre> and whether any of it is cut off.
+ANSWER_PROBE = """<script>document.addEventListener('DOMContentLoaded', function () {
+  const els = [...document.querySelectorAll('article li, article p, article pre')].filter(e => /so this run|this run cannot decide/.test(e.textContent) && !e.querySelector('li, p'));
+  const art = document.querySelector('article').getBoundingClientRect();
+  const out = els.map(e => { const b = e.getBoundingClientRect();
+    return {text: e.textContent.slice(0, 80), pre: !!e.closest('pre'), clipped: e.scrollWidth > e.clientWidth + 1 || b.right > art.right + 1}; });
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+});</script>"""
