@@ -10,6 +10,7 @@ import contextlib, datetime as dt, hashlib, json, logging, os, platform, random,
 from importlib import metadata
 from pathlib import Path
 
+from fastcore.basics import patch
 import numpy as np
 
 # %% auto #0
@@ -331,15 +332,6 @@ class ArtifactStore:
         "Whether an artifact for `config` is stored (its content is checked when it is read)."
         return self._open(kind, config, suffix).exists()
 
-    def damaged(self, path:Path, problem:str, rebuild:bool)->None:
-        "Refuse the damaged artifact at `path` (ArtifactCorrupt), or, when `rebuild` and the policy allow, log it and remove it for a rebuild."
-        say = f"the stored artifact {path} is damaged: {problem}"
-        if not rebuild or self.on_damage == "raise":
-            raise ArtifactCorrupt(f"{say}; delete {path} (and {path.name}.config.json beside it) to rebuild it, or restore it from a backup")
-        log.warning(f"{say}; rebuilding it (CXRSTUDY_ON_DAMAGE=raise stops instead)")
-        if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)  # its digest is inside
-        else: path.unlink(missing_ok=True); path.with_name(path.name + DIGEST_NAME).unlink(missing_ok=True)
-
     def put(self, kind:str, config:dict, obj, suffix:str)->Path:
         "Store `obj` atomically (`suffix` picks the format) with its config and digest; returns its path."
         p = self._open(kind, config, suffix)
@@ -347,28 +339,46 @@ class ArtifactStore:
         with atomic_path(p) as tmp: _save(obj, tmp, suffix); record_digest(tmp, p)
         return p
 
-    def get(self, kind:str, config:dict, suffix:str=""):
-        "Load a stored artifact after checking its digest; `KeyError` if there is none, `ArtifactCorrupt` if it is damaged."
-        p = self._open(kind, config, suffix)
-        if not p.exists(): raise KeyError(f"no {kind!r} artifact for config key {config_key(config)} in {self.root}")
-        if problem := digest_problem(p): self.damaged(p, problem, rebuild=False)
-        return _load(p)
 
-    def get_or_build(self, kind:str, config:dict,
-                     build, # `build(config)` returning the object; for a folder (suffix ''), `build(config, folder)` filling it
-                     suffix:str="")->object:
-        "The stored artifact for `config` (its digest checked), built with `build` and stored first if it is missing or damaged."
-        p = self._open(kind, config, suffix)
-        if p.exists():
-            if not (problem := digest_problem(p)): return _load(p)
-            self.damaged(p, problem, rebuild=True)
-        if suffix == "":
-            write_json(self.root/kind/f"{config_key(config)}.config.json", config)
-            with atomic_path(p) as tmp:
-                tmp.mkdir(parents=True); build(config, tmp); record_digest(tmp)
-            return p
-        self.put(kind, config, build(config), suffix)
-        return _load(p)
+# %% ../nbs/00_core.ipynb #12f0746b
+@patch
+def damaged(self:ArtifactStore, path:Path, problem:str, rebuild:bool)->None:
+    "Refuse the damaged artifact at `path` (ArtifactCorrupt), or, when `rebuild` and the policy allow, log it and remove it for a rebuild."
+    say = f"the stored artifact {path} is damaged: {problem}"
+    if not rebuild or self.on_damage == "raise":
+        raise ArtifactCorrupt(f"{say}; delete {path} (and {path.name}.config.json beside it) to rebuild it, or restore it from a backup")
+    log.warning(f"{say}; rebuilding it (CXRSTUDY_ON_DAMAGE=raise stops instead)")
+    if path.is_dir() and not path.is_symlink(): shutil.rmtree(path)  # its digest is inside
+    else: path.unlink(missing_ok=True); path.with_name(path.name + DIGEST_NAME).unlink(missing_ok=True)
+
+
+# %% ../nbs/00_core.ipynb #ff5f7033
+@patch
+def get(self:ArtifactStore, kind:str, config:dict, suffix:str=""):
+    "Load a stored artifact after checking its digest; `KeyError` if there is none, `ArtifactCorrupt` if it is damaged."
+    p = self._open(kind, config, suffix)
+    if not p.exists(): raise KeyError(f"no {kind!r} artifact for config key {config_key(config)} in {self.root}")
+    if problem := digest_problem(p): self.damaged(p, problem, rebuild=False)
+    return _load(p)
+
+
+# %% ../nbs/00_core.ipynb #f4c4f644
+@patch
+def get_or_build(self:ArtifactStore, kind:str, config:dict,
+                 build, # `build(config)` returning the object; for a folder (suffix ''), `build(config, folder)` filling it
+                 suffix:str="")->object:
+    "The stored artifact for `config` (its digest checked), built with `build` and stored first if it is missing or damaged."
+    p = self._open(kind, config, suffix)
+    if p.exists():
+        if not (problem := digest_problem(p)): return _load(p)
+        self.damaged(p, problem, rebuild=True)
+    if suffix == "":
+        write_json(self.root/kind/f"{config_key(config)}.config.json", config)
+        with atomic_path(p) as tmp:
+            tmp.mkdir(parents=True); build(config, tmp); record_digest(tmp)
+        return p
+    self.put(kind, config, build(config), suffix)
+    return _load(p)
 
 
 # %% ../nbs/00_core.ipynb #dd752206

@@ -21,7 +21,7 @@ from .site import STUDY_TITLE, SiteError, chapter_name, choose_renderer, render_
 __all__ = ['RUNNER_OPTIONS', 'discover_chapters', 'UsageError', 'parse_param', 'inspect_parameters', 'chapter_parameters',
            'param_type_error', 'ParamSpec', 'param_spec', 'describe_spec', 'param_range_error', 'check_request',
            'run_logger', 'open_run_source', 'data_fingerprint', 'count_bad_images', 'default_run_dir', 'ChapterFailed',
-           'run_chapter', 'run_study', 'RunInterrupted', 'earlier_attempt', 'render_run_site', 'run_parser', 'main',
+           'run_chapter', 'RunInterrupted', 'earlier_attempt', 'run_study', 'render_run_site', 'run_parser', 'main',
            'demo_chapters']
 
 # %% ../nbs/99_runner.ipynb #2672f189
@@ -288,6 +288,62 @@ def run_chapter(name:str, nb:Path, run_dir:Path, params:dict, progress:bool=True
                             f"executed notebook kept at {out}") from None
     return time.time() - t0
 
+# %% ../nbs/99_runner.ipynb #b8e5e01b
+class RunInterrupted(KeyboardInterrupt):
+    "Ctrl-C during a run: the chapter's kernel was killed, the manifest says 'interrupted'; `run_dir` is the folder to resume."
+    def __init__(self, run_dir:Path): super().__init__(str(run_dir)); self.run_dir = Path(run_dir)
+
+
+# %% ../nbs/99_runner.ipynb #a6cbf9b6
+_UNSET = object()
+
+def earlier_attempt(run_dir:Path, # the run folder asked for
+                    params:dict, # this request's parameters, as the manifest keeps them
+                    fingerprint, # this request's data fingerprint
+                   )->RunManifest|None:
+    "The manifest of an earlier attempt of this run in `run_dir` (None if there is none); a run made with other parameters or data is refused, naming the differences."
+    if not (Path(run_dir)/"manifest.json").exists(): return None
+    try: old = RunManifest.load(run_dir)
+    except (OSError, ValueError):
+        raise UsageError(f"--out {run_dir} holds an unreadable manifest.json; choose a new --out") from None
+    was = dict(old.data.get("parameters") or {}, data=(old.data.get("data") or {}).get("fingerprint"))
+    now = dict(params, data=fingerprint)
+    show = lambda v: "unset" if v is _UNSET else repr(v)
+    diffs = [f"{k} {show(was.get(k, _UNSET))} there, {show(now.get(k, _UNSET))} now" for k in sorted(set(was) | set(now))
+             if k != "run_dir" and was.get(k, _UNSET) != now.get(k, _UNSET)]  # the folder itself may have moved
+    if diffs:
+        raise UsageError(f"--out {run_dir} holds a run made with other parameters ({'; '.join(diffs)}); "
+                         "rerun with that run's options to resume it, or choose a new --out")
+    if pid := old.live_pid():
+        raise UsageError(f"--out {run_dir} is being written by another cxrstudy run (pid {pid}); wait for it to end, or choose a new --out")
+    return old
+
+
+# %% ../nbs/99_runner.ipynb #cd48bd23
+def _run_chapters(names, chapters, run_dir, params, man, previous, log, progress):
+    "Run `names` in order, keeping chapters an earlier attempt of this run finished, and record each in `man`."
+    for i, name in enumerate(names, 1):
+        head = f"[{i}/{len(names)}] {name:<14}"
+        if previous.get(name, {}).get("status") == "ok" and (run_dir/"notebooks"/chapters[name].name).exists():
+            man.attempt["chapters"][name] = "kept"; man.save()
+            log.info(f"{head} kept      (finished in an earlier attempt of this run)"); continue
+        log.info(f"{head} running")
+        man.chapter(name, status="running", started=utc_now())
+        try: secs = run_chapter(name, chapters[name], run_dir, params, progress)
+        except ChapterFailed as e:
+            man.chapter(name, status="failed", error=str(e), finished=utc_now()); man.finish("failed")
+            log.info(f"{head} FAILED    {e}")
+            log.info(f"rerun the same command with --out {run_dir} to resume this run")
+            raise
+        except KeyboardInterrupt:
+            man.chapter(name, status="interrupted", finished=utc_now()); man.finish("interrupted")
+            raise
+        man.data["bad_images"] = count_bad_images(run_dir)
+        man.chapter(name, status="ok", seconds=round(secs, 1), finished=utc_now())
+        log.info(f"{head} ok        {secs:6.1f} s")
+    man.finish("ok")
+
+
 # %% ../nbs/99_runner.ipynb #f334a069
 def run_study(profile:str="cpu", # smoke | cpu | full
               source:str="phantom", # phantom | chexpert
@@ -333,55 +389,6 @@ def run_study(profile:str="cpu", # smoke | cpu | full
         if (run_dir/"site"/"index.html").exists(): log.info(f"site:    {run_dir/'site'/'index.html'}")
     return run_dir
 
-class RunInterrupted(KeyboardInterrupt):
-    "Ctrl-C during a run: the chapter's kernel was killed, the manifest says 'interrupted'; `run_dir` is the folder to resume."
-    def __init__(self, run_dir:Path): super().__init__(str(run_dir)); self.run_dir = Path(run_dir)
-
-_UNSET = object()
-
-def earlier_attempt(run_dir:Path, # the run folder asked for
-                    params:dict, # this request's parameters, as the manifest keeps them
-                    fingerprint, # this request's data fingerprint
-                   )->RunManifest|None:
-    "The manifest of an earlier attempt of this run in `run_dir` (None if there is none); a run made with other parameters or data is refused, naming the differences."
-    if not (Path(run_dir)/"manifest.json").exists(): return None
-    try: old = RunManifest.load(run_dir)
-    except (OSError, ValueError):
-        raise UsageError(f"--out {run_dir} holds an unreadable manifest.json; choose a new --out") from None
-    was = dict(old.data.get("parameters") or {}, data=(old.data.get("data") or {}).get("fingerprint"))
-    now = dict(params, data=fingerprint)
-    show = lambda v: "unset" if v is _UNSET else repr(v)
-    diffs = [f"{k} {show(was.get(k, _UNSET))} there, {show(now.get(k, _UNSET))} now" for k in sorted(set(was) | set(now))
-             if k != "run_dir" and was.get(k, _UNSET) != now.get(k, _UNSET)]  # the folder itself may have moved
-    if diffs:
-        raise UsageError(f"--out {run_dir} holds a run made with other parameters ({'; '.join(diffs)}); "
-                         "rerun with that run's options to resume it, or choose a new --out")
-    if pid := old.live_pid():
-        raise UsageError(f"--out {run_dir} is being written by another cxrstudy run (pid {pid}); wait for it to end, or choose a new --out")
-    return old
-
-def _run_chapters(names, chapters, run_dir, params, man, previous, log, progress):
-    "Run `names` in order, keeping chapters an earlier attempt of this run finished, and record each in `man`."
-    for i, name in enumerate(names, 1):
-        head = f"[{i}/{len(names)}] {name:<14}"
-        if previous.get(name, {}).get("status") == "ok" and (run_dir/"notebooks"/chapters[name].name).exists():
-            man.attempt["chapters"][name] = "kept"; man.save()
-            log.info(f"{head} kept      (finished in an earlier attempt of this run)"); continue
-        log.info(f"{head} running")
-        man.chapter(name, status="running", started=utc_now())
-        try: secs = run_chapter(name, chapters[name], run_dir, params, progress)
-        except ChapterFailed as e:
-            man.chapter(name, status="failed", error=str(e), finished=utc_now()); man.finish("failed")
-            log.info(f"{head} FAILED    {e}")
-            log.info(f"rerun the same command with --out {run_dir} to resume this run")
-            raise
-        except KeyboardInterrupt:
-            man.chapter(name, status="interrupted", finished=utc_now()); man.finish("interrupted")
-            raise
-        man.data["bad_images"] = count_bad_images(run_dir)
-        man.chapter(name, status="ok", seconds=round(secs, 1), finished=utc_now())
-        log.info(f"{head} ok        {secs:6.1f} s")
-    man.finish("ok")
 
 # %% ../nbs/99_runner.ipynb #f4b92a0c
 def render_run_site(run_dir:Path, chapters:dict, renderer:str, log)->Path|None:
