@@ -55,4 +55,7 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/metrics_speed.py
 	$(BIN)/python bench/classify_speed.py --profile cpu
 	$(BIN)/python bench/genmetrics_speed.py
+	$(BIN)/python bench/fd_ci_coverage.py
 	$(BIN)/python bench/diffusion_speed.py --profile cpu
+	$(BIN)/python bench/diffusion_threads.py
+	$(BIN)/python bench/diffusion_fidelity.py --variants natural,balanced --weights 0,2 --n 48 --steps 25

@@ -17,3 +17,9 @@ def load_note(load_at_start:float)->str:
     import os
     return (f"one process on a shared {os.cpu_count()}-core machine with other jobs running (1-minute load average "
             f"{load_at_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end), so treat the numbers as rough")
+
+def write_report(out, lines:list):
+    "Write a benchmark's markdown report (`lines`) to `out`, creating its folder, and say where."
+    from pathlib import Path
+    Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")

@@ -40,7 +40,7 @@ def one(arch:str, profile:str, n:int, repeat:int)->dict:
         def after_train(self): self.times = getattr(self, "times", []) + [time.perf_counter() - self.t0]
     def fastai_pass():
         seed_everything(0)
-        learn = _learner(_dls(items, vitems, o, None, 0, "cpu"), make_model(arch, 1), loss, o, Path("/tmp"), "fp32")
+        learn = _learner(_dls(items, vitems, o, augment=None, seed=0, device="cpu"), make_model(arch, 1), loss, o, path=Path("/tmp"), precision="fp32")
         clock = Clock()
         with learn.no_bar(), single_threaded(): learn.fit(2, lr=o["lr"], cbs=[clock])
         return clock.times[-1]
@@ -57,7 +57,7 @@ def one(arch:str, profile:str, n:int, repeat:int)->dict:
                 times.append(time.perf_counter() - t0)
         return times[-1]
     def loader_pass():
-        dls = _dls(items, vitems, o, None, 0, "cpu"); t0 = time.perf_counter()
+        dls = _dls(items, vitems, o, augment=None, seed=0, device="cpu"); t0 = time.perf_counter()
         for _ in dls.train: pass
         return time.perf_counter() - t0
     rss0 = rss_mb()

@@ -8,7 +8,7 @@ training images once per variant, each changing the diffusion chapter's default 
 frequencies) in one or two settings: `v` (prediction_type="v_prediction"), `minsnr` (snr_gamma=5), `v_minsnr` (both),
 `balanced` (class-balanced sampling). Every variant trains for the same number of updates on the same seed; then `--n`
 images (half per class, w = 0, the same starting noise) are drawn with DDPM at all 1000 steps and with the registry's
-few-step samplers (DDIM 25 and 10, DPM-Solver++ 20 and 10, UniPC 10), each scored by the chapter's `sampler_fd` against
+few-step samplers (DDIM 25 and 10, DPM-Solver++ 20 and 10, UniPC 10), each scored by the chapter's `sample_quality` (8-feature random CNN) against
 512 real training images. The report gives, per variant, every sampler's FD relative to the variant's own DDPM, and the
 best sampler with at most 25 model evaluations. CPU only, one torch thread per training. Class fidelity is not measured
 here (it needs the study classifier at 64 px).
@@ -22,6 +22,12 @@ VARIANTS = dict(base={}, v=dict(prediction_type="v_prediction"), minsnr=dict(snr
                 v_minsnr=dict(prediction_type="v_prediction", snr_gamma=5.0), balanced=dict(balanced=True))
 FEW_STEP = (("ddim", 25), ("ddim", 10), ("dpmsolver++", 20), ("dpmsolver++", 10), ("unipc", 10))
 
+def randcnn8_fd():
+    "fd(real, fake): the Fréchet distance in the diffusion chapter's 8-feature random-CNN space (`cxrstudy.features`), without its interval."
+    from cxrstudy.features import extract_features, frechet_distance, get_extractor
+    ex = get_extractor("randcnn", width=8, seed=0)
+    return lambda real, fake: frechet_distance(extract_features(real, ex), extract_features(fake, ex))
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--updates", type=int, default=600); ap.add_argument("--n", type=int, default=64)
@@ -32,7 +38,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import cxrstudy.phantom  # registers the phantom source
     from cxrstudy.sources import open_source
-    from cxrstudy.diffusion import diffusion_config, fit_diffusion, sample, sampler_fd, training_data
+    from cxrstudy.diffusion import diffusion_config, fit_diffusion, sample, training_data
+    sampler_fd = randcnn8_fd()
     load0, rows = os.getloadavg()[0], []
     src = open_source("phantom", profile="cpu", seed=a.seed)
     labels = [0] * (a.n // 2) + [1] * (a.n // 2)

@@ -9,13 +9,19 @@ with T = 1000 training timesteps on the cpu profile's phantom training images, l
 CPU, and after each number of updates in `--updates` (one run, resumed from its checkpoints, so the points lie on one
 learning-rate schedule whose length is the last number) samples `--n` images (half per class, class-conditional, w = 0)
 with DDPM's ancestral sampler at all 1000 steps and with DDIM at 50 steps (eta 0), from the same starting noise. Each set
-is scored with the chapter's `sampler_fd` against real training images disjoint from a floor set of the same size.
+is scored with the chapter's `sample_quality` (8-feature random CNN) against real training images disjoint from a floor set of the same size.
 CPU only; two torch threads (the chapter's `cpu_threads`).
 """
 import argparse, os, platform, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import command, load_note
+
+def randcnn8_fd():
+    "fd(real, fake): the Fréchet distance in the diffusion chapter's 8-feature random-CNN space (`cxrstudy.features`), without its interval."
+    from cxrstudy.features import extract_features, frechet_distance, get_extractor
+    ex = get_extractor("randcnn", width=8, seed=0)
+    return lambda real, fake: frechet_distance(extract_features(real, ex), extract_features(fake, ex))
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,7 +32,8 @@ def main(argv=None):
     import numpy as np, pandas as pd, torch
     import cxrstudy.phantom  # registers the phantom source
     from cxrstudy.sources import open_source
-    from cxrstudy.diffusion import diffusion_config, fit_diffusion, n_params, roughness, sample, sampler_fd, training_data
+    from cxrstudy.diffusion import diffusion_config, fit_diffusion, n_params, roughness, sample, training_data
+    sampler_fd = randcnn8_fd()
     load0, updates = os.getloadavg()[0], sorted(int(u) for u in a.updates.split(","))
     src = open_source("phantom", profile="cpu", seed=a.seed)
     labels, rows = [0] * (a.n // 2) + [1] * (a.n // 2), []
@@ -65,7 +72,7 @@ def report(rows:list, a, load0:float, n_train:int, n_par:int, updates:list):
              f"Data: phantom (cpu profile), Pneumothorax, {n_train} training images at 32 px; seed {a.seed}. Model: the smoke profile's UNet "
              f"({n_par / 1e6:.2f} M parameters), class-conditional, T = 1000, batch {a.batch_size}, lr 1e-3 (warm-up 50, cosine to "
              f"update {updates[-1]}), EMA 0.999. n = {a.n} images per sampler (half per class, w = 0, the same starting noise); "
-             "FD in the chapter's `SamplerFeatures` (8-d, not FID) against 512 real training images; the floor is as many real images as each "
+             "FD in the chapter's 8-feature random-CNN space (`sample_quality`, not FID) against 512 real training images; the floor is as many real images as each "
              "sampler drew. `roughness`: mean absolute difference of neighbouring pixels, grey levels. `speedup`: DDPM's seconds per image "
              "over DDIM's, same batch. `train_s`: seconds of training since the previous point.", "",
              "| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]

@@ -1,4 +1,4 @@
-"""Benchmark: Frechet distance of two 10,000 x 1,024 feature sets (`cxrstudy.genmetrics.frechet_distance`), against torchmetrics.
+"""Benchmark: Frechet distance of two 10,000 x 1,024 feature sets (`cxrstudy.features.frechet_distance`), against torchmetrics.
 
 Usage: python bench/genmetrics_speed.py [--n 10000] [--d 1024] [--repeat 3] [--seed 0] [--device cpu]
                                         [--out bench/results/genmetrics_speed.md]
@@ -29,7 +29,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch, torchmetrics
     from torchmetrics.image.fid import FrechetInceptionDistance
-    from cxrstudy.genmetrics import frechet_distance, kernel_distance
+    from cxrstudy.features import frechet_distance
+    from cxrstudy.genmetrics import kernel_distance
     load0 = os.getloadavg()[0]
     rng = np.random.default_rng(a.seed)
     mix = rng.normal(size=(a.d, a.d)) / np.sqrt(a.d)  # correlated features, as a network's are

@@ -33,31 +33,31 @@ from .probe import single_threaded
 
 # %% auto #0
 __all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'POLICIES', 'DEFAULT_POLICY', 'STUDY_FINDINGS',
-           'TRAIN_OPTIONS', 'VIEWS', 'HEADS', 'network_name', 'check_arch', 'InceptionResNetA', 'mini_inception_resnet',
-           'CXRNet', 'Family', 'register_family', 'check_family', 'local_weights', 'make_model', 'check_policy',
-           'check_finding', 'policy_targets', 'ClassifyItems', 'read_split', 'eval_rows', 'train_options', 'PolicyLoss',
-           'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite', 'Trained', 'classifier_config', 'train_classifier',
-           'TrainJob', 'predict', 'held_out_split', 'eval_splits', 'Features', 'features', 'ArmResult', 'evaluate',
-           'arms_table', 'Head', 'register_head', 'check_head', 'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input',
-           'timestep_embedding', 'TimestepNet', 'ArrayItems', 'ArraySet', 'array_set', 'array_config',
-           'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam', 'patient_kfold', 'KFoldResult',
-           'kfold_predict', 'fraction_rows', 'class_thresholds']
+           'TRAIN_OPTIONS', 'VIEWS', 'HEADS', 'network_name', 'check_arch', 'arch_label', 'InceptionResNetA',
+           'mini_inception_resnet', 'CXRNet', 'Family', 'register_family', 'check_family', 'local_weights',
+           'make_model', 'check_policy', 'check_finding', 'policy_targets', 'ClassifyItems', 'read_split', 'eval_rows',
+           'train_options', 'PolicyLoss', 'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite', 'Trained',
+           'classifier_config', 'train_classifier', 'TrainJob', 'predict', 'held_out_split', 'eval_splits', 'Features',
+           'features', 'ArmResult', 'evaluate', 'arms_table', 'Head', 'register_head', 'check_head', 'HeadLoss',
+           'macro_auc', 'ValidMacroAUC', 'as_input', 'timestep_embedding', 'TimestepNet', 'ArrayItems', 'ArraySet',
+           'array_set', 'array_config', 'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam', 'patient_kfold',
+           'KFoldResult', 'kfold_predict', 'fraction_rows', 'class_thresholds']
 
 # %% ../nbs/06_classify.ipynb #baecf27d
 _DN121 = dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)
 _DN_SMALL = dict(growth_rate=12, block_config=(2, 4, 6, 4), num_init_features=24)
 _DN_TINY = dict(growth_rate=8, block_config=(2, 3, 4, 3), num_init_features=16)
-ARCHS = {  # name -> family (a key of FAMILIES), its shape, and its training recipe (lr, batch size); `imagenet`: the torchvision/timm weights it can start from
-    "thesis_densenet": dict(family="densenet", net=dict(growth_rate=32, block_config=(6, 12, 36, 24), num_init_features=64, drop_rate=0.2), lr=1e-3, batch_size=16),
-    "densenet121": dict(family="densenet", net=dict(_DN121, drop_rate=0.0), lr=1e-3, batch_size=16, imagenet="densenet121"),
-    "chexnet": dict(family="densenet", net=dict(_DN121, drop_rate=0.0), lr=1e-3, batch_size=16, imagenet="densenet121"),
-    "inception_resnet_v2": dict(family="timm", net=dict(timm="inception_resnet_v2", drop_rate=0.2), lr=1e-2, batch_size=4, imagenet="inception_resnet_v2"),
-    "thesis_densenet_small": dict(family="densenet", net=dict(_DN_SMALL, drop_rate=0.2), lr=1e-3, batch_size=16),
-    "chexnet_small": dict(family="densenet", net=dict(_DN_SMALL, drop_rate=0.0), lr=1e-3, batch_size=16),
-    "inception_resnet_v2_small": dict(family="mini_inception_resnet", net=dict(widths=(24, 48, 96), blocks=(1, 2, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
-    "thesis_densenet_tiny": dict(family="densenet", net=dict(_DN_TINY, drop_rate=0.2), lr=1e-3, batch_size=16),
-    "chexnet_tiny": dict(family="densenet", net=dict(_DN_TINY, drop_rate=0.0), lr=1e-3, batch_size=16),
-    "inception_resnet_v2_tiny": dict(family="mini_inception_resnet", net=dict(widths=(16, 32, 64), blocks=(1, 1, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
+ARCHS = {  # name -> label (its family's name in tables), family (a key of FAMILIES), its shape, and its training recipe (lr, batch size); `imagenet`: the torchvision/timm weights it can start from
+    "thesis_densenet": dict(label="DenseNet", family="densenet", net=dict(growth_rate=32, block_config=(6, 12, 36, 24), num_init_features=64, drop_rate=0.2), lr=1e-3, batch_size=16),
+    "densenet121": dict(label="DenseNet", family="densenet", net=dict(_DN121, drop_rate=0.0), lr=1e-3, batch_size=16, imagenet="densenet121"),
+    "chexnet": dict(label="CheXNet", family="densenet", net=dict(_DN121, drop_rate=0.0), lr=1e-3, batch_size=16, imagenet="densenet121"),
+    "inception_resnet_v2": dict(label="InceptionResNetV2", family="timm", net=dict(timm="inception_resnet_v2", drop_rate=0.2), lr=1e-2, batch_size=4, imagenet="inception_resnet_v2"),
+    "thesis_densenet_small": dict(label="DenseNet", family="densenet", net=dict(_DN_SMALL, drop_rate=0.2), lr=1e-3, batch_size=16),
+    "chexnet_small": dict(label="CheXNet", family="densenet", net=dict(_DN_SMALL, drop_rate=0.0), lr=1e-3, batch_size=16),
+    "inception_resnet_v2_small": dict(label="InceptionResNetV2", family="mini_inception_resnet", net=dict(widths=(24, 48, 96), blocks=(1, 2, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
+    "thesis_densenet_tiny": dict(label="DenseNet", family="densenet", net=dict(_DN_TINY, drop_rate=0.2), lr=1e-3, batch_size=16),
+    "chexnet_tiny": dict(label="CheXNet", family="densenet", net=dict(_DN_TINY, drop_rate=0.0), lr=1e-3, batch_size=16),
+    "inception_resnet_v2_tiny": dict(label="InceptionResNetV2", family="mini_inception_resnet", net=dict(widths=(16, 32, 64), blocks=(1, 1, 1), drop_rate=0.2), lr=1e-2, batch_size=4),
 }
 NETWORKS = ("thesis_densenet", "chexnet", "inception_resnet_v2")  # the thesis's three (Table 9); a profile's variant is appended
 VARIANTS = ("full", "small", "tiny")
@@ -74,6 +74,12 @@ def check_arch(arch:str)->dict:
     "The `ARCHS` entry of `arch`, or a ValueError listing the valid names."
     if arch not in ARCHS: raise ValueError(f"unknown network {arch!r}; valid networks: {', '.join(ARCHS)}")
     return ARCHS[arch]
+
+# %% ../nbs/06_classify.ipynb #cf5479ed
+def arch_label(arch:str, # a name of ARCHS
+              )->str:
+    "The human name of `arch` in tables and metric labels: its family's label, then '-small'/'-tiny' for a variant, e.g. 'chexnet_tiny' -> 'CheXNet-tiny'."
+    return check_arch(arch)["label"] + next((f"-{v}" for v in VARIANTS[1:] if arch.endswith(f"_{v}")), "")
 
 # %% ../nbs/06_classify.ipynb #e5eeb3f6
 def _cbr(i:int, o:int, k:int, stride:int=1)->nn.Sequential:
@@ -414,14 +420,14 @@ def _resolve_pos_weight(pw, y:np.ndarray, multiclass:bool):
     return float(pw)
 
 # %% ../nbs/06_classify.ipynb #f8aa7973
-def _dls(train_items, valid_items, o:dict, augment, seed:int, device:str)->DataLoaders:
+def _dls(train_items, valid_items, o:dict, *, augment, seed:int, device:str)->DataLoaders:
     "fastai DataLoaders over the two item sets; the training set shuffled (seeded), `augment` applied to its batches."
     import random
     random.seed(seed)  # fastai's DataLoader draws its shuffling generator from python's
     tfms = [] if augment is None else [AugmentTransform(augment, seed=seed)]
     return DataLoaders.from_dsets(train_items, valid_items, bs=o["batch_size"], num_workers=0, device=device, after_batch=tfms)
 
-def _learner(dls, model, loss:PolicyLoss, o:dict, path:Path, precision:str)->Learner:
+def _learner(dls, model, loss:PolicyLoss, o:dict, *, path:Path, precision:str)->Learner:
     "A fastai Learner (Adam, the validation AUC metric, the divergence guard) in `precision`."
     learn = Learner(dls, model, loss_func=loss, opt_func=Adam, lr=o["lr"], metrics=[ValidAUC(loss)], path=path,
                     model_dir=".", cbs=[StopOnNonFinite()])
@@ -470,7 +476,7 @@ def _load_model(folder:Path, model:nn.Module, cfg:dict)->dict:
     model.load_state_dict(load_file(str(Path(folder)/"weights.safetensors")))
     return rec
 
-def _model_name(arch:str, policy:str, mask, augment, extra)->str:
+def _model_name(arch:str, policy:str, *, mask, augment, extra)->str:
     "A readable name of a trained model for prediction tables."
     bits = [arch, policy, f"mask={mask if isinstance(mask, str) or mask is None else 'array'}"]
     if augment is not None: bits.append(f"augment={augment if isinstance(augment, str) else 'custom'}")
@@ -478,7 +484,7 @@ def _model_name(arch:str, policy:str, mask, augment, extra)->str:
     return " | ".join(bits)
 
 # %% ../nbs/06_classify.ipynb #759494fc
-def classifier_config(source, finding:str, arch:str, policy:str, mask, augment, extra_key, seed:int, o:dict,
+def classifier_config(source, finding:str, *, arch:str, policy:str, mask, augment, extra_key, seed:int, o:dict,
                       precision:str, first_key:str|None=None)->dict:
     "The whole configuration of a training run (its hash is the model's artifact key)."
     m = _mask_array(mask, o["image_size"])
@@ -490,8 +496,8 @@ def classifier_config(source, finding:str, arch:str, policy:str, mask, augment, 
 # %% ../nbs/06_classify.ipynb #874082ff
 def train_classifier(source, # a data source (phantom, chexpert)
                      finding:str, # one of FINDINGS, e.g. "Pneumothorax"
-                     arch:str|None=None, # a name of ARCHS; None: the profile's classify.arch
-                     *, policy:str=DEFAULT_POLICY, # a key of POLICIES (this and every later option keyword-only)
+                     *, arch:str|None=None, # a name of ARCHS; None: the profile's classify.arch (this and every later option keyword-only)
+                     policy:str=DEFAULT_POLICY, # a key of POLICIES
                      mask=None, # None/'none', a name of make_mask ('joint', ...) or a (size, size) 0/1 array
                      augment=None, # None, or an augmentation policy ('combined', a method name, a list, an Augment)
                      extra_images=None, # extra training images: (uint8 (N, size, size), raw targets) or an AugmentedSet
@@ -512,27 +518,21 @@ def train_classifier(source, # a data source (phantom, chexpert)
     rows, vrows = _train_rows(tr, finding, o), _valid_rows(va, finding, o)
     raw, first, probs = tr.labels[finding], None, None
     if u == "selftrained":  # first a U-Ignore model (stored like any other), then its P(positive) for every -1 row
-        first = train_classifier(source, finding, arch, policy="FillNM(0) U-Ignore", mask=mask, augment=augment,
+        first = train_classifier(source, finding, arch=arch, policy="FillNM(0) U-Ignore", mask=mask, augment=augment,
                                  extra_images=extra_images, seed=seed, profile=profile, store=store, progress=progress, device=device, **overrides)
         unc = np.flatnonzero(raw.to_numpy() == -1)
         probs = _probs(first.learner, ClassifyItems(tr, unc, np.zeros(len(unc)), 1)) if len(unc) else np.zeros(0)
     x_img, x_raw = _extra(extra_images, pd.Series(raw.to_numpy(), index=tr.rows), policy, size)  # AugmentedSet rows are split rows
     extra_key = None if x_img is None else dict(images=array_key(x_img), targets=array_key(x_raw), n=len(x_img))
-    cfg = classifier_config(source, finding, arch, policy, mask, augment, extra_key, seed, o, precision,
-                            None if first is None else first.key)
-    return _train_or_load(cfg, TrainJob(finding, tr, va, rows, vrows, raw, probs, x_img, x_raw, m, augment, store, progress, device))
+    cfg = classifier_config(source, finding, arch=arch, policy=policy, mask=mask, augment=augment, extra_key=extra_key, seed=seed,
+                            o=o, precision=precision, first_key=None if first is None else first.key)
+    job = TrainJob(finding=finding, tr=tr, va=va, rows=rows, vrows=vrows, raw=raw, probs=probs, x_img=x_img, x_raw=x_raw,
+                   mask=m, augment=augment, store=store, progress=progress, device=device)
+    return _train_or_load(cfg, job)
 
 # %% ../nbs/06_classify.ipynb #54a956e7
-def _targets(cfg:dict, raw:pd.Series, rows, probs, x_raw)->np.ndarray:
-    "The training targets: the policy's targets of `rows`, then those of the extra images (U-SelfTrained: their -1 stay masked)."
-    policy = cfg["policy"]
-    y = policy_targets(raw, policy, probs)[rows]
-    if x_raw is None: return y
-    x_pol = "FillNM(0) U-Ignore" if POLICIES[policy][0] == "selftrained" else policy
-    return np.concatenate([y, policy_targets(pd.Series(x_raw), x_pol)])
-
 class TrainJob(NamedTuple):
-    "What a train_classifier run trains on besides its configuration: the splits and their rows, labels, extras and where it stores."
+    "What a train_classifier run trains on besides its configuration (the splits and their rows, labels, extras, where it stores), one record read by name."
     finding: str
     tr: CXRDataset # the training split
     va: CXRDataset # the validation split
@@ -548,37 +548,45 @@ class TrainJob(NamedTuple):
     progress: bool
     device: str
 
+def _targets(cfg:dict, job:TrainJob)->np.ndarray:
+    "The training targets: the policy's targets of the job's rows, then those of its extra images (U-SelfTrained: their -1 stay masked)."
+    policy = cfg["policy"]
+    y = policy_targets(job.raw, policy, job.probs)[job.rows]
+    if job.x_raw is None: return y
+    x_pol = "FillNM(0) U-Ignore" if POLICIES[policy][0] == "selftrained" else policy
+    return np.concatenate([y, policy_targets(pd.Series(job.x_raw), x_pol)])
+
 def _train_or_load(cfg:dict, job:TrainJob)->Trained:
     "Build the learner of `cfg`; train and store it, or load the stored weights."
-    finding, tr, va, rows, vrows, raw, probs, x_img, x_raw, m, augment, store, progress, device = job
-    o, multiclass = cfg["options"], POLICIES[cfg["policy"]][0] == "multiclass"
-    y = _targets(cfg, raw, rows, probs, x_raw)
-    yv = va.labels[finding].to_numpy(np.float32)[vrows]
+    o, multiclass, finding = cfg["options"], POLICIES[cfg["policy"]][0] == "multiclass", job.finding
+    y = _targets(cfg, job)
+    yv = job.va.labels[finding].to_numpy(np.float32)[job.vrows]
     loss = PolicyLoss(multiclass, _resolve_pos_weight(o["pos_weight"], y, multiclass))
     seed_everything(cfg["seed"])
-    dls = _dls(ClassifyItems(tr, rows, y, 0, x_img, m), ClassifyItems(va, vrows, yv, 1), o, augment, cfg["seed"], device)
+    dls = _dls(ClassifyItems(job.tr, job.rows, y, 0, job.x_img, job.mask), ClassifyItems(job.va, job.vrows, yv, 1), o,
+               augment=job.augment, seed=cfg["seed"], device=job.device)
     model = make_model(cfg["arch"], 3 if multiclass else 1, pretrained=o["pretrained"])
     path, built = Path(tempfile.mkdtemp(prefix="cxr-train-")), []
     def build(cfg, folder):
-        learn = _learner(dls, model, loss, o, path, cfg["precision"])
+        learn = _learner(dls, model, loss, o, path=path, precision=cfg["precision"])
         monitor = "valid_auc"
         if len(np.unique(yv)) < 2:
             warnings.warn(f"the validation set has one class only for {finding!r} ({int(yv.sum())} positive of {len(yv)}): "
                           "AUC is undefined, so the best epoch and early stopping follow the validation loss")
             monitor = "valid_loss"
-        t0 = time.perf_counter(); _fit(learn, o, monitor, progress); secs = time.perf_counter() - t0
+        t0 = time.perf_counter(); _fit(learn, o, monitor, job.progress); secs = time.perf_counter() - t0
         hist = _history(learn); built.append(secs)
         _save_model(folder, learn.model.float(), dict(config=cfg, history=hist, monitor=monitor, epochs_run=len(hist),
                     seconds=secs, n_train=len(y), n_train_pos=int(np.sum(y == 1)), n_valid=len(yv), pos_weight=loss.pos_weight,
-                    pretrained=model.pretrained, precision=cfg["precision"], device=device))
+                    pretrained=model.pretrained, precision=cfg["precision"], device=job.device))
     try:
-        folder = store.get_or_build("classifier", cfg, build, "")
-        learn = _learner(dls, model, loss, o, path, "fp32")
+        folder = job.store.get_or_build("classifier", cfg, build, "")
+        learn = _learner(dls, model, loss, o, path=path, precision="fp32")
         rec = _load_model(folder, learn.model, cfg)
     finally: shutil.rmtree(path, ignore_errors=True)
     learn.cxr = dict(config=cfg, record=rec, key=config_key(cfg), finding=finding, policy=cfg["policy"], arch=cfg["arch"],
-                     folder=str(folder), mask=m, image_size=o["image_size"], view=o["view"], loaded=not built,
-                     name=_model_name(cfg["arch"], cfg["policy"], cfg["mask"] and cfg["mask"]["name"], augment, x_img))
+                     folder=str(folder), mask=job.mask, image_size=o["image_size"], view=o["view"], loaded=not built,
+                     name=_model_name(cfg["arch"], cfg["policy"], mask=cfg["mask"] and cfg["mask"]["name"], augment=job.augment, extra=job.x_img))
     return Trained(learn, config_key(cfg))
 
 # %% ../nbs/06_classify.ipynb #ef961f3a
@@ -812,9 +820,9 @@ class TimestepNet(nn.Module):
 
 # %% ../nbs/06_classify.ipynb #422b8a62
 class ArrayItems(torch.utils.data.Dataset):
-    "(TensorImage (C, H, W), target) items of in-memory float arrays, or (TensorImage, t, target) with timesteps `t`."
-    def __init__(self, x:np.ndarray, y:np.ndarray, t=None):
-        self.x, self.y = torch.from_numpy(np.ascontiguousarray(x)), torch.as_tensor(np.asarray(y, np.float32))
+    "(TensorImage (C, H, W), target) items of in-memory float arrays, or (TensorImage, t, target) with timesteps `t`; `split_idx` 0 trains (augmented), 1 evaluates."
+    def __init__(self, x:np.ndarray, y:np.ndarray, t=None, split_idx:int=0):
+        self.x, self.y, self.split_idx = torch.from_numpy(np.ascontiguousarray(x)), torch.as_tensor(np.asarray(y, np.float32)), split_idx
         self.t = None if t is None else torch.as_tensor(np.asarray(t, np.int64))
     def __len__(self): return len(self.y)
     def __getitem__(self, k:int):
@@ -836,7 +844,7 @@ def array_set(images, targets, head:str, n:int, timesteps=None)->ArraySet:
     return ArraySet(x, y, t)
 
 # %% ../nbs/06_classify.ipynb #23be3562
-def _split_arrays(images, targets, timesteps, groups, valid, valid_frac:float, seed:int, head:str, n:int)->tuple:
+def _split_arrays(images, targets, *, timesteps, groups, valid, valid_frac:float, seed:int, head:str, n:int)->tuple:
     "(train ArraySet, valid ArraySet, the boolean held-out mask or None): `valid` as given, else a patient-level share of `groups`."
     from cxrstudy.data import patient_split
     if valid is not None:
@@ -853,12 +861,13 @@ def _split_arrays(images, targets, timesteps, groups, valid, valid_frac:float, s
             array_set(sel(images, held), sel(targets, held), head, n, sel(timesteps, held)), held)
 
 # %% ../nbs/06_classify.ipynb #f9ece0d3
-def array_config(tr:ArraySet, va:ArraySet, held, *, head:str, n:int, arch:str, seed:int, o:dict, precision:str, name)->dict:
+def array_config(tr:ArraySet, va:ArraySet, held, *, head:str, n:int, arch:str, seed:int, o:dict, precision:str, name, augment=None)->dict:
     "The whole configuration of an array training run (its hash is the model's artifact key): the arrays by content hash."
     keys = lambda s: dict(images=array_key(s.x), targets=array_key(s.y), timesteps=None if s.t is None else array_key(s.t), n=len(s.x))
     return dict(version=1, kind="arrays", head=head, n_classes=int(n), arch=arch, in_chans=int(tr.x.shape[1]), timestep=tr.t is not None,
                 train=keys(tr), valid=keys(va), split=None if held is None else array_key(held), seed=int(seed),
-                options={k: v for k, v in o.items()}, precision=precision, name=name)
+                options={k: v for k, v in o.items()}, precision=precision, name=name,
+                **({} if augment is None else dict(augment=as_policy(augment).config())))  # no augment key without one: earlier keys stay
 
 # %% ../nbs/06_classify.ipynb #08eac9da
 def _array_pos_weight(pw, y:np.ndarray, head:str):
@@ -878,14 +887,25 @@ class _WeightedHeadLoss(HeadLoss):
         return masked_bce(out, y.to(out.dtype), pos_weight=torch.tensor(self.pos_weight, dtype=out.dtype, device=out.device))
 
 # %% ../nbs/06_classify.ipynb #658d872d
-def _array_learner(cfg:dict, tr:ArraySet, va:ArraySet, loss:HeadLoss, o:dict, path:Path, precision:str, device:str)->Learner:
+class _ArrayJob(NamedTuple):
+    "What an array run trains on besides its configuration: the two splits, the loss, the augmentation, where it stores and runs."
+    tr: ArraySet
+    va: ArraySet
+    loss: HeadLoss
+    augment: object # an augmentation policy (as train_classifier takes) or None
+    store: ArtifactStore
+    progress: bool
+    device: str
+
+def _array_learner(cfg:dict, job:_ArrayJob, *, path:Path, precision:str)->Learner:
     "The fastai Learner of an array run: seeded model (TimestepNet when timesteps are given) and DataLoaders, as train_classifier builds them."
     seed_everything(cfg["seed"])
-    dls = _dls(ArrayItems(tr.x, tr.y, tr.t), ArrayItems(va.x, va.y, va.t), o, None, cfg["seed"], device)
+    tr, va, o = job.tr, job.va, cfg["options"]
+    dls = _dls(ArrayItems(tr.x, tr.y, tr.t, 0), ArrayItems(va.x, va.y, va.t, 1), o, augment=job.augment, seed=cfg["seed"], device=job.device)
     model = make_model(cfg["arch"], cfg["n_classes"], cfg["in_chans"], pretrained=o["pretrained"])
     if cfg["timestep"]: model = TimestepNet(model)
-    learn = _learner(dls, model, loss, o, path, precision)
-    learn.metrics = [ValidMacroAUC(loss)]
+    learn = _learner(dls, model, job.loss, o, path=path, precision=precision)
+    learn.metrics = [ValidMacroAUC(job.loss)]
     return learn
 
 # %% ../nbs/06_classify.ipynb #0bc8a8bd
@@ -897,6 +917,7 @@ def train_on_arrays(images, # (N, H, W) or (N, C, H, W), uint8 or float (see as_
                     valid=None, # (images, targets[, timesteps]) to validate on; None: a patient-level share of the arrays
                     valid_frac:float=0.2, # that share (of patients)
                     timesteps=None, # (N,) diffusion timesteps: a TimestepNet, f(y | x_t, t)
+                    augment=None, # None, or an augmentation policy of the training batches, as train_classifier takes (images in [0, 1])
                     arch:str|None=None, # a name of ARCHS; None: the profile's classify.arch
                     seed:int=0, profile:str="smoke", # training seed; the profile whose classify section sets the sizes
                     store:ArtifactStore|None=None, progress:bool=True, device:str|None=None, # as in train_classifier
@@ -910,31 +931,36 @@ def train_on_arrays(images, # (N, H, W) or (N, C, H, W), uint8 or float (see as_
         y0 = np.asarray(targets); n_classes = 1 if y0.ndim == 1 else y0.shape[1]
     if overrides.get("view") is not None: raise ValueError("view selects rows of a source; arrays have no views (give view=None)")
     arch = arch or get_profile(profile, "classify")["arch"]
-    tr, va, held = _split_arrays(images, targets, timesteps, groups, valid, valid_frac, seed, head, n_classes)
+    tr, va, held = _split_arrays(images, targets, timesteps=timesteps, groups=groups, valid=valid, valid_frac=valid_frac, seed=seed,
+                                 head=head, n=n_classes)
     if tr.x.shape[1:] != va.x.shape[1:]: raise ValueError(f"training images are {tr.x.shape[1:]} (C, H, W) but validation images {va.x.shape[1:]}")
+    if augment is not None:
+        as_policy(augment)  # an unknown policy fails here, before any training
+        if tr.x.min() < 0 or tr.x.max() > 1: raise ValueError(f"augment= works on images in [0, 1] (it clips to that range) but these lie in "
+                                                             f"[{tr.x.min():.3g}, {tr.x.max():.3g}]; rescale them or give augment=None")
     o, store, device = train_options(profile, arch, **dict(overrides, image_size=tr.x.shape[-1])), store or ArtifactStore(), pick_device(device)
     if o["n_train"] is not None: tr = ArraySet(*(None if a is None else a[:o["n_train"]] for a in tr))
-    cfg = array_config(tr, va, held, head=head, n=n_classes, arch=arch, seed=seed, o=o, precision=_precision(device), name=name)
+    cfg = array_config(tr, va, held, head=head, n=n_classes, arch=arch, seed=seed, o=o, precision=_precision(device), name=name, augment=augment)
     loss = _WeightedHeadLoss(head, n_classes, _array_pos_weight(o["pos_weight"], tr.y, head))
-    return _train_or_load_arrays(cfg, tr, va, loss, store, progress, device)
+    return _train_or_load_arrays(cfg, _ArrayJob(tr=tr, va=va, loss=loss, augment=augment, store=store, progress=progress, device=device))
 
 # %% ../nbs/06_classify.ipynb #bd0cd4e5
-def _train_or_load_arrays(cfg:dict, tr:ArraySet, va:ArraySet, loss:HeadLoss, store:ArtifactStore, progress:bool, device:str)->Trained:
+def _train_or_load_arrays(cfg:dict, job:_ArrayJob)->Trained:
     "Train and store the array run `cfg`, or load its stored weights; the learner's `cxr` record as train_classifier's."
     o, path, built = cfg["options"], Path(tempfile.mkdtemp(prefix="cxr-train-")), []
-    vy = loss.head.onehot(va.y, cfg["n_classes"])
+    vy = job.loss.head.onehot(job.va.y, cfg["n_classes"])
     def build(cfg, folder):
-        learn = _array_learner(cfg, tr, va, loss, o, path, cfg["precision"], device)
+        learn = _array_learner(cfg, job, path=path, precision=cfg["precision"])
         monitor = "valid_auc" if not np.isnan(macro_auc(vy, np.zeros_like(vy))) else "valid_loss"
         if monitor == "valid_loss": warnings.warn("no class has both labels in the validation set: AUC is undefined, so the best epoch and early stopping follow the validation loss")
-        t0 = time.perf_counter(); _fit(learn, o, monitor, progress); secs = time.perf_counter() - t0
+        t0 = time.perf_counter(); _fit(learn, o, monitor, job.progress); secs = time.perf_counter() - t0
         hist = _history(learn); built.append(secs)
         _save_model(folder, learn.model.float(), dict(config=cfg, history=hist, monitor=monitor, epochs_run=len(hist), seconds=secs,
-                    n_train=len(tr.y), n_valid=len(va.y), pos_weight=getattr(loss, "pos_weight", None),
-                    pretrained=learn.model.pretrained, precision=cfg["precision"], device=device))
+                    n_train=len(job.tr.y), n_valid=len(job.va.y), pos_weight=getattr(job.loss, "pos_weight", None),
+                    pretrained=learn.model.pretrained, precision=cfg["precision"], device=job.device))
     try:
-        folder = store.get_or_build("classifier", cfg, build, "")
-        learn = _array_learner(cfg, tr, va, loss, o, path, "fp32", device)
+        folder = job.store.get_or_build("classifier", cfg, build, "")
+        learn = _array_learner(cfg, job, path=path, precision="fp32")
         rec = _load_model(folder, learn.model, cfg)
     finally: shutil.rmtree(path, ignore_errors=True)
     learn.cxr = dict(config=cfg, record=rec, key=config_key(cfg), head=cfg["head"], n_classes=cfg["n_classes"], in_chans=cfg["in_chans"],
@@ -1042,9 +1068,10 @@ def kfold_predict(images, targets, # as train_on_arrays
                   **train_kw, # keyword options of train_on_arrays (head, n_classes, arch, profile, epochs, ...)
                  )->KFoldResult:
     "Train on k-1 folds (validating on a patient-level share of them) and predict the held-out fold, k times."
-    folds = patient_kfold(patients, k, seed=seed, stratify=stratify)
     a, y, g = np.asarray(images), np.asarray(targets), np.asarray(patients)
-    if len(y) != len(a): raise ValueError(f"{len(a)} images but {len(y)} targets; give one target per image")
+    for what, v in (("targets", y), ("patients", g)):
+        if len(v) != len(a): raise ValueError(f"{len(a)} images but {len(v)} {what}; give one {what[:-1]} per image")
+    folds = patient_kfold(g, k, seed=seed, stratify=stratify)
     t = None if timesteps is None else np.asarray(timesteps)
     probs, keys = None, []
     for f in range(k):

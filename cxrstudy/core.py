@@ -30,7 +30,7 @@ PROFILES = {
         augment=dict(n_per_image=2, n_images=8),
         diffusion=dict(image_size=32, block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8, timesteps=100,
                        epochs=2, batch_size=8, n_train=64, lr=1e-3, warmup_steps=2, ema_decay=0.99, checkpoint_every=4,
-                       beta_schedule="linear", sample_steps=10, n_ddpm=5, guidance_weights=(0.0, 2.0), n_fidelity=8, variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 50})),
+                       beta_schedule="linear", sample_steps=10, n_ddpm=5, guidance_weights=(0.0, 2.0), n_fidelity=8, balanced=False, variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 50})),
         genmetrics=dict(n_images=96, n_samples=48, feature_width=32, kid_subsets=20),
         strategies=dict(n_train=256, epochs=1, image_size=None, arch=None, methods=("rotation",), sources=("traditional", "ddim"), strength=0.5,
                         diffusion_steps=10, fig_points=200, ratios=dict(unbalanced=dict(pos_copies=2, neg_fraction=0.1), balanced=dict(copies=1))),
@@ -45,7 +45,9 @@ PROFILES = {
         diffusion=dict(image_size=64, block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32, timesteps=1000,
                        epochs=7, batch_size=16, n_train=800, lr=5e-4, warmup_steps=20, ema_decay=0.995, checkpoint_every=50,
                        # cosine, not the thesis's linear betas: at this training budget only the cosine model's 50-step DDIM samples are images
-                       beta_schedule="squaredcos_cap_v2", sample_steps=50, n_ddpm=9, guidance_weights=(0.0, 1.0, 3.0), n_fidelity=24,
+                       beta_schedule="squaredcos_cap_v2", sample_steps=50, n_ddpm=9, guidance_weights=(0.0, 1.0, 3.0), n_fidelity=40,
+                       # class-balanced draws: at natural frequency (11% positive) the positive class embedding is barely trained in 350 updates (bench/results/diffusion_fidelity.md)
+                       balanced=True,
                        variants=({"beta_schedule": "linear"}, {"timesteps": 250})),
         genmetrics=dict(n_images=512, n_samples=128, feature_width=64, kid_subsets=100),
         strategies=dict(n_train=1000, epochs=2, image_size=64, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
@@ -62,7 +64,7 @@ PROFILES = {
         augment=dict(n_per_image=4, n_images=256),
         diffusion=dict(image_size=128, block_out_channels=(128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32,
                        timesteps=1000, epochs=10, batch_size=64, n_train=None, lr=2e-4, warmup_steps=200, ema_decay=0.999,
-                       checkpoint_every=1000, beta_schedule="linear", sample_steps=50, n_ddpm=16, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=256,
+                       checkpoint_every=1000, beta_schedule="linear", sample_steps=50, n_ddpm=16, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=256, balanced=True,
                        variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 4000})),
         genmetrics=dict(n_images=2000, n_samples=1000, feature_width=64, kid_subsets=100),
         strategies=dict(n_train=None, epochs=3, image_size=128, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
@@ -77,7 +79,7 @@ PROFILES = {
         augment=dict(n_per_image=11, n_images=None),
         diffusion=dict(image_size=256, block_out_channels=(128, 128, 256, 256, 512, 512), layers_per_block=2, norm_num_groups=32,
                        timesteps=4000, epochs=40, batch_size=16, n_train=None, lr=1e-4, warmup_steps=500, ema_decay=0.9999,
-                       checkpoint_every=5000, beta_schedule="linear", sample_steps=50, n_ddpm=16, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=500,
+                       checkpoint_every=5000, beta_schedule="linear", sample_steps=50, n_ddpm=16, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=500, balanced=False,
                        variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 1000})),
         genmetrics=dict(n_images=2000, n_samples=2000, feature_width=64, kid_subsets=100),
         strategies=dict(n_train=None, epochs=10, image_size=None, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
@@ -87,7 +89,7 @@ PROFILES = {
 }
 
 # %% ../nbs/00_core.ipynb #9dca88ee
-def get_profile(name:str, # a key of `PROFILES`: "smoke", "cpu" or "full"
+def get_profile(name:str, # a key of `PROFILES`: "smoke", "cpu", "gpu" or "full"
                 section:str|None=None, # a chapter's section ("data", "diffusion", ...); None for all
                )->dict:
     "The settings of profile `name`, or of one `section` of it (a copy: change it freely)."

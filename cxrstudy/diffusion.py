@@ -27,15 +27,15 @@ from .probe import fixed_threads, single_threaded
 
 # %% auto #0
 __all__ = ['DIFFUSION_VERSION', 'BETA_SCHEDULES', 'PREDICTION_TYPES', 'TRAINED_FOR', 'CONDITIONINGS', 'SAMPLERS',
-           'diffusion_config', 'block_types', 'make_unet', 'make_scheduler', 'n_params', 'to_model', 'to_uint8',
-           'image_generators', 'randn_like_images', 'Diffusion', 'new_diffusion', 'add_noise', 'label_ids',
-           'null_condition', 'cond_images', 'guided_eps', 'Step', 'alpha_bar', 'ddim_step', 'ddpm_step',
+           'CLASS_FIDELITY_TABLE', 'diffusion_config', 'block_types', 'make_unet', 'make_scheduler', 'n_params',
+           'to_model', 'to_uint8', 'image_generators', 'randn_like_images', 'Diffusion', 'new_diffusion', 'add_noise',
+           'label_ids', 'null_condition', 'cond_images', 'guided_eps', 'Step', 'alpha_bar', 'ddim_step', 'ddpm_step',
            'sampler_timesteps', 'eps_x0', 'Sampler', 'register_sampler', 'get_sampler', 'StepState', 'sample',
            'denoise_from', 'invert', 'reconstruct', 'TrainingData', 'training_data', 'training_target', 'loss_weights',
            'epoch_order', 'Precision', 'training_precision', 'checkpoints', 'FitResult', 'fit_diffusion',
-           'TrainedDiffusion', 'model_key', 'save_diffusion', 'load_diffusion', 'train_diffusion', 'SamplerFeatures',
-           'roughness', 'sampler_fd', 'resize_images', 'classifier_probs', 'separation_auc', 'pixel_diversity',
-           'choose_guidance', 'class_fidelity']
+           'TrainedDiffusion', 'model_key', 'save_diffusion', 'load_diffusion', 'train_diffusion', 'train_diffusions',
+           'roughness', 'sample_quality', 'resize_images', 'separation_auc', 'pixel_diversity', 'choose_guidance',
+           'class_fidelity', 'chosen_guidance']
 
 # %% ../nbs/07_diffusion.ipynb #bbd7ddfe
 DIFFUSION_VERSION = 3  # 3: classes, vector and image conditioning, prediction types, min-SNR weights, raw weights stored
@@ -50,11 +50,11 @@ def _base_config(p:dict)->dict:
                 timesteps=p["timesteps"], beta_schedule=p["beta_schedule"], beta_start=1e-4, beta_end=0.02, clip_sample=True,
                 conditioning="class", classes=["negative", "positive", "null"], cond_dim=0, cond_channels=0,
                 p_uncond=0.1, positives_only=False, trained_for="both",
-                prediction_type="epsilon", snr_gamma=None, zero_terminal_snr=False, balanced=False,
+                prediction_type="epsilon", snr_gamma=None, zero_terminal_snr=False, balanced=p.get("balanced", False),
                 uncertain="ones", not_mentioned=0, n_train=p["n_train"],
                 epochs=p["epochs"], batch_size=p["batch_size"], grad_accum=1, lr=p["lr"], adam_betas=[0.95, 0.999],
                 weight_decay=1e-6, warmup_steps=p["warmup_steps"], grad_clip=1.0, ema_decay=p["ema_decay"],
-                ema_power=0.75, mixed_precision="auto", cpu_threads=2, checkpoint_every=p["checkpoint_every"], grid_every=None)
+                ema_power=0.75, mixed_precision="auto", cpu_threads=1, checkpoint_every=p["checkpoint_every"], grid_every=None)
 
 # %% ../nbs/07_diffusion.ipynb #a5453b46
 def _cond_embed(cfg:dict)->dict:
@@ -155,9 +155,13 @@ def to_uint8(x:torch.Tensor)->np.ndarray:
     "Model-space images (N, C, H, W) in [-1, 1] as uint8 (N, H, W) (channels averaged)."
     return ((x.detach().float().mean(1).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
 
-def image_generators(seed:int, n:int, tag:str="sample", start:int=0)->list:
-    "One CPU generator per image `start..start+n-1`, seeded from (`seed`, `tag`, index)."
-    return [torch.Generator().manual_seed(subseed(seed, tag, i)) for i in range(start, start + n)]
+def image_generators(seed:int, n:int, tag:str="sample", start:int=0, *,
+                     ids=None, # one identity per image of the whole set (ints or strings): image i is seeded from ids[i], not i
+                    )->list:
+    "One CPU generator per image `start..start+n-1`, seeded from (`seed`, `tag`, index), or from (`seed`, `tag`, ids[index])."
+    if ids is None: return [torch.Generator().manual_seed(subseed(seed, tag, i)) for i in range(start, start + n)]
+    if len(ids) < start + n: raise ValueError(f"noise ids name {len(ids)} images; images {start}..{start + n - 1} were asked for: give one id per image")
+    return [torch.Generator().manual_seed(subseed(seed, tag, "id", ids[i])) for i in range(start, start + n)]
 
 def randn_like_images(shape:tuple, gens:list, device="cpu")->torch.Tensor:
     "A (len(gens), *shape) standard normal tensor, image i drawn from gens[i]."
@@ -194,13 +198,14 @@ def add_noise(model:Diffusion, # the model (its scheduler's ᾱ_t is used)
               images, # uint8 (N, H, W) images, or model-space floats (N, C, H, W)
               t, # a timestep, or one per image
               seed:int=0, # image i's noise comes from (seed, 'noise', i)
+              *, noise_ids=None, # one identity per image: image i's noise comes from (seed, 'noise', noise_ids[i]) instead
              )->torch.Tensor:
     "x_t ~ q(x_t | x_0): `images` noised to timestep `t` (DDPM eq. 4), as model-space floats (N, C, H, W)."
     x0 = images if torch.is_tensor(images) and images.is_floating_point() else to_model(images, model.config["in_channels"])
     T = model.scheduler.config.num_train_timesteps
     tt = torch.as_tensor(t, dtype=torch.long).reshape(-1).expand(len(x0)).clone()
     if tt.min() < 0 or tt.max() >= T: raise ValueError(f"t must be in 0..{T - 1} (the model's training timesteps), got {t!r}")
-    eps = randn_like_images(x0.shape[1:], image_generators(seed, len(x0), "noise"), x0.device)
+    eps = randn_like_images(x0.shape[1:], image_generators(seed, len(x0), "noise", ids=noise_ids), x0.device)
     return model.scheduler.add_noise(x0, eps, tt.to(x0.device))
 
 # %% ../nbs/07_diffusion.ipynb #0f67c77e
@@ -506,15 +511,16 @@ def _check_sampling(model, sampler, eta, guidance, label)->Sampler:
     return spec
 
 def _generate(model:Diffusion, n:int, first, t_start:int, *, tag:str, seed:int, label, guidance:float, sampler:str, steps, eta:float,
-              batch_size:int, hook, cond, clip_sample, output_type:str, desc:str|None=None):
+              batch_size:int, hook, cond, clip_sample, output_type:str, desc:str|None=None, noise_ids=None):
     "The shared body of `sample` and `denoise_from`: per batch, `first(a, b, gens)` gives the start at `t_start`, then one walk."
     spec = _check_sampling(model, sampler, eta, guidance, label)
     if output_type not in ("uint8", "tensor"): raise ValueError(f"output_type must be 'uint8' or 'tensor', got {output_type!r}")
     steps = steps or (t_start + 1 if spec.default_steps is None else min(spec.default_steps, t_start + 1))
     ids, cimg = label_ids(model, label, n), cond_images(model, cond, n)
+    if noise_ids is not None and len(noise_ids) != n: raise ValueError(f"got {len(noise_ids)} noise ids for {n} images: give one id per image")
     model.unet.eval(); out, bar = [], _progress(n * steps, bool(desc), f"{sampler} {steps} steps")
     for a, b in _batches(n, batch_size):
-        gens = image_generators(seed, b - a, tag, start=a)
+        gens = image_generators(seed, b - a, tag, start=a, ids=noise_ids)
         walk = spec.start(model, t_start, steps, eta, clip_sample)  # a fresh walk per batch: multistep solvers keep history
         x = _walk(model, first(a, b, gens), walk, None if ids is None else ids[a:b], guidance, gens, rows=range(a, b), hook=hook,
                   cond=None if cimg is None else cimg[a:b].to(model.device), bar=bar)
@@ -539,12 +545,13 @@ def sample(model:Diffusion, # a trained model (see `train_diffusion`)
            hook=None, # called at every step with a `StepState` (see above)
            clip_sample:bool|None=None, # clip x̂_0 to [-1, 1] (DDIM, DDPM); None: as the model was configured
            output_type:str="uint8", # "uint8": (n, H, W) images; "tensor": model-space floats (n, C, H, W)
+           noise_ids=None, # one identity per image: image i's noise is seeded by (seed, 'sample', noise_ids[i]), not by its position
           ):
     "`n` generated images; the same seed gives the same images whatever the batch size."
     c, s = model.config["in_channels"], model.config["image_size"]
     return _generate(model, n, lambda a, b, gens: randn_like_images((c, s, s), gens, model.device), model.scheduler.config.num_train_timesteps - 1,
                      tag="sample", seed=seed, label=label, guidance=guidance, sampler=sampler, steps=steps, eta=eta, batch_size=batch_size,
-                     hook=hook, cond=cond, clip_sample=clip_sample, output_type=output_type, desc=progress)
+                     hook=hook, cond=cond, clip_sample=clip_sample, output_type=output_type, desc=progress, noise_ids=noise_ids)
 
 # %% ../nbs/07_diffusion.ipynb #b43c980b
 def denoise_from(model:Diffusion, # a trained model
@@ -557,14 +564,14 @@ def denoise_from(model:Diffusion, # a trained model
                  eta:float=0.0, # DDIM's η
                  seed:int=0, # image i's sampler noise comes from (seed, 'denoise', i)
                  batch_size:int=16, # images per forward pass
-                 *, cond=None, hook=None, clip_sample:bool|None=None, output_type:str="uint8", # as in `sample`
+                 *, cond=None, hook=None, clip_sample:bool|None=None, output_type:str="uint8", noise_ids=None, # as in `sample`
                 ):
     "Images denoised from `x_t` at timestep `t` to t = 0, as uint8 (N, H, W) (the start of image-to-image editing)."
     T = model.scheduler.config.num_train_timesteps
     if not isinstance(t, numbers.Integral) or not 0 <= t < T: raise ValueError(f"t must be an integer in 0..{T - 1}, got {t!r}")
     return _generate(model, len(x_t), lambda a, b, gens: x_t[a:b].to(model.device), int(t), tag="denoise", seed=seed, label=label,
                      guidance=guidance, sampler=sampler, steps=steps, eta=eta, batch_size=batch_size, hook=hook, cond=cond,
-                     clip_sample=clip_sample, output_type=output_type)
+                     clip_sample=clip_sample, output_type=output_type, noise_ids=noise_ids)
 
 # %% ../nbs/07_diffusion.ipynb #00999c71
 def invert(model:Diffusion, # a trained model
@@ -947,41 +954,61 @@ def train_diffusion(source, # a data source (phantom, chexpert)
     if built: shutil.rmtree(ckpt, ignore_errors=True)
     return load_diffusion(path, key, device=device)._replace(loaded=not built)
 
-# %% ../nbs/07_diffusion.ipynb #05937db6
-class SamplerFeatures(torch.nn.Module):
-    "A fixed random conv net (seeded): uint8 (N, C, H, W) images -> (N, 2·channels) features, the mean and std of each last-layer channel."
-    def __init__(self, seed:int=0, size:int=64, channels:int=4):
-        super().__init__(); self.size, self.num_features = size, 2 * channels
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            blk = lambda i, o: [torch.nn.Conv2d(i, o, 3, stride=2, padding=1), torch.nn.GELU()]
-            self.net = torch.nn.Sequential(*blk(1, 16), *blk(16, 16), *blk(16, channels))
-        self.requires_grad_(False).eval()
-    def forward(self, x):
-        x = x.float().mean(1, keepdim=True) / 127.5 - 1
-        h = self.net(F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)).flatten(2)
-        return torch.cat([h.mean(-1), h.std(-1)], 1)
+# %% ../nbs/07_diffusion.ipynb #b1b29cd4
+def _travels(obj)->bool:
+    "Whether a spawned worker can rebuild `obj`: its class importable from a module (not a notebook's `__main__`) and the object picklable."
+    import pickle
+    if type(obj).__module__ in ("__main__", "builtins"): return False
+    try: pickle.dumps(obj); return True
+    except (pickle.PicklingError, AttributeError, TypeError): return False
 
+def _train_one(args:tuple)->str:
+    "One training of `train_diffusions`, in a worker process: stores the model, returns its folder."
+    source, finding, profile, seed, store, device, overrides = args
+    return str(train_diffusion(source, finding, profile, seed, store=store, device=device, **overrides).path)
+
+def train_diffusions(source, # a data source (picklable: it travels to the worker processes)
+                     finding:str, # as in `train_diffusion`
+                     profile:str, # as in `train_diffusion`
+                     seed:int, # as in `train_diffusion`
+                     variants:dict, # name -> overrides of `diffusion_config` ({} for the profile's own model)
+                     *, store:ArtifactStore|None=None, device:str|None=None,
+                     workers:int|None=None, # processes for the missing CPU trainings; None: one per training, at most twice the usable cores
+                    )->dict:
+    "{name: TrainedDiffusion} for every variant: the missing ones trained side by side in worker processes (CPU), then all loaded from the store."
+    import concurrent.futures as cf, importlib, multiprocessing as mp, os
+    store, device = store or ArtifactStore(), pick_device(device)
+    cfgs = {name: diffusion_config(profile, **ov) for name, ov in variants.items()}  # every setting checked before anything starts
+    missing = [n for n, c in cfgs.items() if not store.exists("diffusion", model_key(source, finding, c, seed, device))]
+    for n in missing: training_data(source, finding, cfgs[n])  # the image cache is built here, once, not by racing workers
+    workers = min(len(missing), workers or 2 * len(os.sched_getaffinity(0)))  # single-threaded workers share cores without spinning
+    if not _travels(source): workers = 1  # a source a spawned worker could not rebuild (e.g. its class defined in a notebook) trains here
+    if device == "cpu" and workers > 1:
+        with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            worker = importlib.import_module("cxrstudy.diffusion")._train_one  # spawned workers import the package (not a notebook's namespace)
+            list(pool.map(worker, [(source, finding, profile, seed, store, device, variants[n]) for n in missing]))
+    out = {n: train_diffusion(source, finding, profile, seed, store=store, device=device, **ov) for n, ov in variants.items()}
+    return {n: t._replace(loaded=n not in missing) for n, t in out.items()}
+
+# %% ../nbs/07_diffusion.ipynb #05937db6
 def roughness(images)->float:
     "Mean absolute difference of horizontally neighbouring pixels of uint8 images (N, H, W), in grey levels: high for noise, low for smooth images."
     a = np.asarray(images)
     if a.dtype != np.uint8 or a.ndim != 3: raise ValueError(f"images must be uint8 (N, H, W), got {a.dtype} {a.shape}")
     return float(np.abs(np.diff(a.astype(np.int16), axis=2)).mean())
 
-def sampler_fd(real:np.ndarray, # uint8 (N, H, W) real images (the reference)
-               fake:np.ndarray, # uint8 (M, H, W) generated images
-               seed:int=0, # the feature net's seed
-              )->float:
-    "Fréchet distance between uint8 image sets in `SamplerFeatures(seed)` space (torchmetrics' FID computation; not FID)."
-    from torchmetrics.image.fid import FrechetInceptionDistance
-    feats = SamplerFeatures(seed)
-    if min(len(real), len(fake)) <= feats.num_features:
-        raise ValueError(f"the Fréchet distance needs more than {feats.num_features} images per set (the feature dimension) for "
-                         f"non-singular covariances; got {len(real)} real and {len(fake)} generated: sample more images")
-    fd = FrechetInceptionDistance(feature=feats, reset_real_features=True)
-    as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))[:, None].repeat(1, 3, 1, 1)
-    fd.update(as_t(real), real=True); fd.update(as_t(fake), real=False)
-    return float(fd.compute())
+def sample_quality(images, # uint8 (N, H, W) generated (or real) images
+                   reference:dict, # feature-space name -> (Extractor, features of the real reference set)
+                   *, n_boot:int=200, # bootstrap redraws of each interval
+                   seed:int=0)->dict:
+    "Per feature space: FD of `images` to the reference with its bootstrap interval (NaN when a set has no more images than features); and roughness."
+    from cxrstudy.features import extract_features, frechet_ci
+    out = {}
+    for name, (ex, ref_feats) in reference.items():
+        f = extract_features(images, ex)
+        fd = (np.nan,) * 3 if min(len(f), len(ref_feats)) <= f.shape[1] else tuple(frechet_ci(ref_feats, f, n_boot=n_boot, seed=seed))
+        out |= dict(zip((f"FD_{name}", f"FD_{name}_lo", f"FD_{name}_hi"), fd))
+    return out | dict(roughness=roughness(images))
 
 # %% ../nbs/07_diffusion.ipynb #1cbe8a25
 def resize_images(images, # uint8 images (N, H, W)
@@ -994,30 +1021,6 @@ def resize_images(images, # uint8 images (N, H, W)
     x = torch.from_numpy(np.ascontiguousarray(a)).float()[:, None]
     y = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=size < max(a.shape[1:]))
     return y.round().clamp(0, 255).to(torch.uint8)[:, 0].numpy()
-
-def classifier_probs(learner, # `cxrstudy.classify.train_classifier(...).learner`
-                     images, # uint8 (N, S, S) at the classifier's image size S (`learner.cxr["image_size"]`)
-                     batch_size:int=256,
-                    )->np.ndarray:
-    """P(finding) (N,) of `images` under the classification chapter's classifier.
-    `classify.predict` scores only the images of a split; this runs `learner.model` on batches the same way it does:
-    the classifier's input mask applied (`ClassifyItems`), pixels / 255, eval mode, no gradients, then the loss's activation."""
-    from cxrstudy.classify import ClassifyItems
-    c = getattr(learner, "cxr", None)
-    if not isinstance(c, dict): raise TypeError("classifier_probs takes the learner of train_classifier(...).learner")
-    a, s = np.asarray(images), c["image_size"]
-    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[1:] != (s, s):
-        raise ValueError(f"images must be uint8 (N, {s}, {s}) (the classifier's image size; see resize_images), got {a.dtype} {a.shape}")
-    items = ClassifyItems(None, [], np.zeros(len(a), np.float32), 1, extra=a, mask=c["mask"])
-    model, dev = learner.model, next(learner.model.parameters()).device
-    was, out = model.training, []
-    model.eval()
-    try:
-        with torch.inference_mode(), single_threaded():
-            for x, _ in torch.utils.data.DataLoader(items, batch_size=batch_size, shuffle=False, num_workers=0):
-                out.append(learner.loss_func.activation(model(x.as_subclass(torch.Tensor).to(dev))).float().cpu().numpy().reshape(-1))
-    finally: model.train(was)
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 # %% ../nbs/07_diffusion.ipynb #e4f5cffe
 def separation_auc(p_neg, # scores of the negative-conditioned images
@@ -1052,24 +1055,48 @@ def class_fidelity(model:Diffusion, # a class-conditional model (`train_diffusio
                    steps:int, # DDIM steps
                    sampler:str="ddim", seed:int=0, real:dict|None=None, # optional {0: negatives, 1: positives} real uint8 images for a reference row
                    batch_size:int=16)->pd.DataFrame:
-    "The class-fidelity table: per w (and `real`), mean P(finding) of positive- and negative-conditioned samples, their AUC and pixel diversity."
+    """The class-fidelity table: per w (and `real`), mean P(finding) of positive- and negative-conditioned samples drawn in pairs
+    (pair i from one x_T), their AUC with a bootstrap interval, the share of pairs whose positive scores higher, and pixel diversity.
+    `table.attrs["pos_minus_neg"]` holds, per w, the mean positive-minus-negative sample (H, W) in grey levels: what the label changes."""
+    from cxrstudy.classify import predict_images
+    from cxrstudy.metrics import bootstrap_ci
     if not model.conditional: raise ValueError("class fidelity needs a class-conditional model (conditioning='class')")
     if not isinstance(n, numbers.Integral) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
-    size, rows = learner.cxr["image_size"], {}
-    def row(neg, pos, w):
-        pn, pp = classifier_probs(learner, resize_images(neg, size)), classifier_probs(learner, resize_images(pos, size))
+    size, rows, diffs = learner.cxr["image_size"], {}, {}
+    def row(neg, pos, w, paired):
+        pn, pp = predict_images(learner, resize_images(neg, size)), predict_images(learner, resize_images(pos, size))
         auc, note = separation_auc(pn, pp)
+        lo = hi = np.nan
+        if not note and min(len(pn), len(pp)) > 1:
+            ci = bootstrap_ci(np.r_[np.zeros(len(pn)), np.ones(len(pp))], np.r_[pn, pp], metrics=("roc_auc",), n_boot=1000, seed=seed)
+            lo, hi = ci.loc["roc_auc", ["lower", "upper"]]
         return dict(guidance=w, n_neg=len(neg), n_pos=len(pos), p_pos_cond=pp.mean() if len(pp) else np.nan,
-                    p_neg_cond=pn.mean() if len(pn) else np.nan, auc=auc, diversity_pos=pixel_diversity(pos),
-                    diversity_neg=pixel_diversity(neg), note=note)
+                    p_neg_cond=pn.mean() if len(pn) else np.nan, auc=auc, auc_lo=lo, auc_hi=hi,
+                    pos_higher=float((pp > pn).mean()) if paired else np.nan,
+                    diversity_pos=pixel_diversity(pos), diversity_neg=pixel_diversity(neg), note=note)
     for w in guidance_weights:
         imgs = sample(model, 2 * n, label=[0] * n + [1] * n, guidance=float(w), sampler=sampler, steps=steps, seed=seed,
-                      batch_size=batch_size, progress=False)
-        rows[f"w={float(w):g}"] = row(imgs[:n], imgs[n:], float(w))
+                      batch_size=batch_size, progress=False, noise_ids=list(range(n)) * 2)  # pair i: one x_T, both labels
+        rows[f"w={float(w):g}"] = row(imgs[:n], imgs[n:], float(w), True)
+        diffs[float(w)] = imgs[n:].astype(np.float64).mean(0) - imgs[:n].astype(np.float64).mean(0)
     t = pd.DataFrame.from_dict(rows, orient="index")
     t["chosen"] = t.guidance == choose_guidance(t)
     if real is not None:
-        r = pd.DataFrame.from_dict({"real": row(real[0], real[1], np.nan)}, orient="index").assign(chosen=False)
+        r = pd.DataFrame.from_dict({"real": row(real[0], real[1], np.nan, False)}, orient="index").assign(chosen=False)
         t = pd.concat([t, r])
-    t.index.name = "samples"
+    t.index.name = "samples"; t.attrs["pos_minus_neg"] = diffs
     return t
+
+# %% ../nbs/07_diffusion.ipynb #ff08ff14
+CLASS_FIDELITY_TABLE = "diffusion_class_fidelity"  # results/<this>.csv: the class-fidelity table, whose `chosen` row later chapters read
+
+def chosen_guidance(run_dir, # the run folder the diffusion chapter wrote its results to (None: no run)
+                   )->float|None:
+    "The guidance weight the diffusion chapter's class-fidelity table chose in `run_dir`; None when the run has no such table."
+    if run_dir is None: return None
+    p = Path(run_dir)/"results"/f"{CLASS_FIDELITY_TABLE}.csv"
+    if not p.exists(): return None
+    t = pd.read_csv(p, index_col=0)
+    if "chosen" not in t or "guidance" not in t or int(t.chosen.astype(bool).sum()) != 1:
+        raise ValueError(f"{p} does not mark exactly one chosen guidance weight; rerun the diffusion chapter to rewrite it")
+    return float(t.guidance[t.chosen.astype(bool)].iloc[0])

@@ -6,47 +6,24 @@ Docs: https://cxrstudy.github.io/cxrstudy/genmetrics.html.md"""
 
 # %% ../nbs/08_genmetrics.ipynb #b8359722
 from __future__ import annotations
-import math, numbers, os
-from pathlib import Path
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
-import torch.nn.functional as F
 
 from .core import pick_device
+from .features import as_images, check_features, frechet_distance
 
 # %% auto #0
-__all__ = ['EXTRACTORS', 'INCEPTION_WEIGHTS', 'to_gray', 'nearest_real', 'image_scores', 'ssim_psnr', 'Extractor',
-           'register_extractor', 'get_extractor', 'RandomConvFeatures', 'randcnn_extractor', 'inception_weights',
-           'inception_extractor', 'extract_features', 'network_label', 'classifier_extractor', 'gaussian_stats',
-           'frechet_from_stats', 'frechet_distance', 'frechet_or_note', 'KernelDistance', 'kernel_distance', 'fd_by_n',
-           'fd_infinity', 'precision_recall', 'nearest_neighbours', 'MemorisationAudit', 'memorisation_audit',
-           'closest_pairs_figure']
+__all__ = ['to_gray', 'nearest_real', 'image_scores', 'ssim_psnr', 'KernelDistance', 'kernel_distance', 'fd_by_n', 'fd_infinity',
+           'precision_recall', 'nearest_neighbours', 'MemorisationAudit', 'memorisation_audit', 'closest_pairs_figure']
 
 # %% ../nbs/08_genmetrics.ipynb #98d059bc
-def _as_images(x, # (N, H, W) grey or (N, H, W, 3) colour images: uint8 in 0..255 or float in [0, 1]
-               name:str="images", # what to call them in an error
-              )->tuple:
-    "`x` as a numpy array and its data range (255 for uint8, 1.0 for float), or a ValueError naming shape, dtype or range."
-    if isinstance(x, torch.Tensor): x = x.detach().cpu().numpy()
-    a = np.asarray(x)
-    if a.ndim not in (3, 4) or (a.ndim == 4 and a.shape[-1] != 3):
-        raise ValueError(f"{name} must be (N, H, W) grey or (N, H, W, 3) colour images; got shape {a.shape}")
-    if len(a) == 0: raise ValueError(f"{name} is empty (shape {a.shape}); give at least one image")
-    if a.dtype == np.uint8: return a, 255.0
-    if a.dtype.kind != "f": raise ValueError(f"{name} must be uint8 (0..255) or float (0..1); got dtype {a.dtype}")
-    lo, hi = float(np.min(a)), float(np.max(a))
-    if not (np.isfinite(lo) and np.isfinite(hi)): raise ValueError(f"{name} holds NaN or infinite values")
-    if lo < 0 or hi > 1:
-        raise ValueError(f"float {name} must lie in [0, 1]; got min {lo:.4g}, max {hi:.4g} (pass uint8 for 0..255 images)")
-    return a, 1.0
-
 def _check_pair(a, b, name_a:str="generated", name_b:str="reference")->tuple:
     "Both image sets checked and of one image shape and one range: (a, b, data_range)."
-    a, ra = _as_images(a, name_a); b, rb = _as_images(b, name_b)
+    a, ra = as_images(a, name_a); b, rb = as_images(b, name_b)
     if a.shape[1:] != b.shape[1:]:
         raise ValueError(f"{name_a} images have shape {a.shape[1:]} but {name_b} images {b.shape[1:]} "
                          f"(sets {a.shape} and {b.shape}); resize one set to the other's size first")
@@ -58,13 +35,13 @@ def _check_pair(a, b, name_a:str="generated", name_b:str="reference")->tuple:
 def to_gray(images, # (N, H, W, 3) colour (or already grey (N, H, W)) images
            )->np.ndarray:
     "Colour images as grey, the mean of the three channels (rounded for uint8): how a 3-channel generator's samples are scored against grey radiographs."
-    a, _ = _as_images(images)
+    a, _ = as_images(images)
     if a.ndim == 3: return a
     g = a.astype(np.float64).mean(-1)
     return np.clip(np.rint(g), 0, 255).astype(np.uint8) if a.dtype == np.uint8 else g.astype(a.dtype)
 
 # %% ../nbs/08_genmetrics.ipynb #cfd43ca9
-def nearest_real(generated, # images to pair (see `_as_images`)
+def nearest_real(generated, # images to pair (see `as_images`)
                  reference, # the real images to pair them with, same image shape and range
                  gen_labels=None, # class of each generated image; None: one class
                  ref_labels=None, # class of each reference image (needed with gen_labels)
@@ -126,218 +103,6 @@ def ssim_psnr(generated, reference, pairing="nearest", gen_labels=None, ref_labe
     return pd.Series(dict(ssim=sm, ssim_sd=ss, psnr_db=pm, psnr_sd=ps, n=len(s), n_identical=int(s.identical.sum()),
                           pairing=pairing if isinstance(pairing, str) else "source image"))
 
-# %% ../nbs/08_genmetrics.ipynb #02bd75a2
-class Extractor(NamedTuple):
-    "A feature extractor: `module` maps float images (B, channels, size, size) in [0, 1] to (B, d) features."
-    name: str  # its key in EXTRACTORS
-    label: str  # the network, as it appears in metric names: FD-<label>, KD-<label>
-    module: nn.Module
-    size: int|None  # images are resized to size x size first; None: as given
-    channels: int  # 1 or 3; grey images are repeated to 3 channels, colour ones averaged to 1
-    is_inception: bool = False  # True only for Inception-v3 with the FID weights: then FD is called FID
-
-    @property
-    def fd_name(self)->str:
-        "What a Frechet distance on these features is called: FID only for the FID Inception, else FD-<label>."
-        return "FID" if self.is_inception else f"FD-{self.label}"
-    @property
-    def kd_name(self)->str:
-        "What a kernel distance on these features is called: KID only for the FID Inception, else KD-<label>."
-        return "KID" if self.is_inception else f"KD-{self.label}"
-
-EXTRACTORS = {}  # name -> factory(**options) returning an Extractor
-
-def register_extractor(name:str):
-    "Decorator: add a factory of Extractors to EXTRACTORS under `name`."
-    def add(f): EXTRACTORS[name] = f; return f
-    return add
-
-def get_extractor(name:str, # a key of EXTRACTORS
-                  **options, # passed to the factory (e.g. learner for "classifier", width/seed for "randcnn")
-                 )->Extractor:
-    "The extractor `name` made with `options`, or a ValueError listing the valid names."
-    if name not in EXTRACTORS:
-        raise ValueError(f"unknown feature extractor {name!r}; valid extractors: {', '.join(map(repr, EXTRACTORS))}")
-    return EXTRACTORS[name](**options)
-
-# %% ../nbs/08_genmetrics.ipynb #59f3df26
-class RandomConvFeatures(nn.Module):
-    "Three 3x3 stride-2 convolutions with ReLU, He-initialised from `seed` and frozen, then global mean and std pooling."
-    def __init__(self, width:int=64, seed:int=0, in_chans:int=1):
-        super().__init__()
-        g, chans, layers = torch.Generator().manual_seed(seed), [in_chans, 16, 32, width // 2], []
-        for i, o in zip(chans[:-1], chans[1:]):
-            conv = nn.Conv2d(i, o, 3, 2, 1)
-            with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * math.sqrt(2 / (i * 9)))
-                conv.bias.copy_(torch.randn(o, generator=g) * 0.1)
-            layers += [conv, nn.ReLU()]
-        self.net, self.num_features = nn.Sequential(*layers).requires_grad_(False), 2 * (width // 2)
-    def forward(self, x):
-        h = self.net(x).flatten(2)
-        return torch.cat([h.mean(-1), h.std(-1)], 1)
-
-@register_extractor("randcnn")
-def randcnn_extractor(width:int=64, # feature dimension
-                      seed:int=0, # the weights' seed
-                      size:int|None=64, # input side
-                     )->Extractor:
-    "The fixed random CNN extractor (tests and phantom demonstrations; not a perceptual metric)."
-    return Extractor("randcnn", "RandCNN", RandomConvFeatures(width, seed).eval(), size, 1)
-
-# %% ../nbs/08_genmetrics.ipynb #e7ef283d
-INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's file of the TF-FID Inception-v3
-
-def inception_weights()->Path|None:
-    "The local file of the FID Inception weights (`$CXRSTUDY_INCEPTION_WEIGHTS`, else torch hub's checkpoints), or None."
-    env = os.environ.get("CXRSTUDY_INCEPTION_WEIGHTS")
-    cands = [Path(env).expanduser()] if env else []
-    cands.append(Path(torch.hub.get_dir())/"checkpoints"/INCEPTION_WEIGHTS)
-    return next((p for p in cands if p.is_file()), None)
-
-class _InceptionFID(nn.Module):
-    "torchmetrics' NoTrainInceptionV3 (2048-d pool features) fed uint8 images, as FID defines them."
-    def __init__(self, path:Path):
-        super().__init__()
-        from torchmetrics.image.fid import NoTrainInceptionV3
-        self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"], feature_extractor_weights_path=str(path))
-        self.num_features = 2048
-    def forward(self, x): return self.net((x * 255).round().clamp(0, 255).to(torch.uint8))
-
-@register_extractor("inception")
-def inception_extractor(weights:Path|str|None=None, # the weights file; None: `inception_weights()`
-                       )->Extractor:
-    "Inception-v3 with the FID weights, only when they are local (the study never downloads); its FD is FID."
-    p = Path(weights) if weights else inception_weights()
-    if p is None or not p.is_file():
-        raise FileNotFoundError(f"the FID Inception-v3 weights ({INCEPTION_WEIGHTS}) are not on this machine; put them in "
-                                f"{Path(torch.hub.get_dir())/'checkpoints'} or point $CXRSTUDY_INCEPTION_WEIGHTS at them, "
-                                "or use another extractor (its distance is then FD-<network>, not FID)")
-    return Extractor("inception", "Inception", _InceptionFID(p).eval(), None, 3, is_inception=True)
-
-# %% ../nbs/08_genmetrics.ipynb #8e9ef8d2
-def _features_batch(ex:Extractor, x:torch.Tensor)->torch.Tensor:
-    "A float batch (B, C, H, W) in [0, 1] resized and channel-matched for `ex`, through its module."
-    if ex.size and x.shape[-2:] != (ex.size, ex.size):
-        x = F.interpolate(x, size=(ex.size, ex.size), mode="bilinear", antialias=True, align_corners=False)
-    if x.shape[1] != ex.channels: x = x.repeat(1, ex.channels, 1, 1) if x.shape[1] == 1 else x.mean(1, keepdim=True)
-    return ex.module(x)
-
-def extract_features(images, # (N, H, W) or (N, H, W, 3) images, uint8 0..255 or float 0..1
-                     extractor, # an Extractor or a name of EXTRACTORS (made with its defaults)
-                     *, batch_size:int=64, # images per forward pass
-                     device:str|None=None, # torch device; None: pick_device()
-                    )->np.ndarray:
-    "The (N, d) float64 features of `images` under `extractor`, computed in batches on the device."
-    ex = get_extractor(extractor) if isinstance(extractor, str) else extractor
-    if not isinstance(ex, Extractor): raise TypeError(f"extractor must be an Extractor or one of {list(EXTRACTORS)}; got {type(ex).__name__}")
-    a, rng_ = _as_images(images)
-    dev, out = pick_device(device), []
-    mod = ex.module.to(dev).eval()
-    with torch.inference_mode():
-        for s in range(0, len(a), batch_size):
-            x = torch.as_tensor(np.ascontiguousarray(a[s:s + batch_size]), device=dev).float() / rng_
-            x = x[:, None] if x.ndim == 3 else x.permute(0, 3, 1, 2)
-            out.append(_features_batch(ex._replace(module=mod), x).double().cpu())
-    return torch.cat(out).numpy()
-
-# %% ../nbs/08_genmetrics.ipynb #1a729218
-_NETWORK_LABELS = (("chexnet", "CheXNet"), ("thesis_densenet", "DenseNet"), ("densenet", "DenseNet"),
-                   ("inception_resnet", "InceptionResNetV2"))  # arch prefix -> name in metric labels
-
-def network_label(arch:str)->str:
-    "The name of a classifier architecture in metric labels: 'densenet121' -> 'DenseNet', 'chexnet_tiny' -> 'CheXNet-tiny'."
-    base = next((lab for pre, lab in _NETWORK_LABELS if arch.startswith(pre)), arch)
-    return base + next((f"-{v}" for v in ("small", "tiny") if arch.endswith(f"_{v}")), "")
-
-class _Masked(nn.Module):
-    "`body` applied to images with the pixels outside `mask` set to 0 (the classifier's own input masking)."
-    def __init__(self, body:nn.Module, mask):
-        super().__init__(); self.body = body
-        self.register_buffer("mask", None if mask is None else torch.as_tensor(np.asarray(mask) > 0))
-    def forward(self, x):
-        if self.mask is not None: x = torch.where(self.mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
-        return self.body(x).flatten(1)
-
-@register_extractor("classifier")
-def classifier_extractor(learner=None, # `cxrstudy.classify.train_classifier(...).learner`: its model's `body` gives the features
-                        )->Extractor:
-    "The study classifier's penultimate (pooled body) features at its own input size and mask; its FD is FD-<network>."
-    cxr = getattr(learner, "cxr", None)
-    if not isinstance(cxr, dict) or not hasattr(getattr(learner, "model", None), "body"):
-        raise TypeError("the 'classifier' extractor needs learner=train_classifier(...).learner (a model with a `body` "
-                        "and the `cxr` record)")
-    body = _Masked(learner.model.body, cxr.get("mask")).eval()
-    return Extractor("classifier", network_label(cxr["arch"]), body, cxr["image_size"], 1)
-
-# %% ../nbs/08_genmetrics.ipynb #0246ae69
-def _as_features(a, name:str)->np.ndarray:
-    "`a` as a finite 2-D float64 array (n, d), or a ValueError naming the problem."
-    if isinstance(a, torch.Tensor): a = a.detach().cpu().numpy()
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim != 2: raise ValueError(f"{name} must be a 2-D (n samples, d features) array; got shape {a.shape}")
-    if len(a) < 2: raise ValueError(f"{name} has {len(a)} sample(s); a distance between distributions needs at least 2")
-    if not np.isfinite(a).all(): raise ValueError(f"{name} holds {int((~np.isfinite(a)).sum())} NaN or infinite value(s)")
-    return a
-
-def _check_features(a, b, names=("feats_a", "feats_b"))->tuple:
-    "Two feature sets as float64 arrays of one width, or a ValueError naming both shapes."
-    a, b = _as_features(a, names[0]), _as_features(b, names[1])
-    if a.shape[1] != b.shape[1]:
-        raise ValueError(f"{names[0]} has {a.shape[1]} features per sample but {names[1]} has {b.shape[1]} "
-                         f"(shapes {a.shape} and {b.shape}); extract both with the same extractor")
-    return a, b
-
-def _sqrtm_psd(s:torch.Tensor)->torch.Tensor:
-    "The symmetric square root of a symmetric positive semi-definite matrix (negative rounding-error eigenvalues clipped)."
-    w, v = torch.linalg.eigh(s)
-    return (v * w.clamp(min=0).sqrt()) @ v.T
-
-# %% ../nbs/08_genmetrics.ipynb #a3c81e26
-def gaussian_stats(feats, # (n, d) features
-                   device:str|None=None, # torch device; None: pick_device()
-                  )->tuple:
-    "Mean (d,) and unbiased covariance (d, d) of `feats`, as float64 tensors."
-    x = torch.as_tensor(_as_features(feats, "feats"), device=pick_device(device))
-    mu = x.mean(0); xc = x - mu
-    return mu, xc.T @ xc / (len(x) - 1)
-
-def frechet_from_stats(mu_a, cov_a, mu_b, cov_b)->float:
-    "The Frechet distance of N(mu_a, cov_a) and N(mu_b, cov_b), by symmetric eigendecompositions in float64."
-    ra = _sqrtm_psd(cov_a)
-    m = ra @ cov_b @ ra
-    tr_sqrt = torch.linalg.eigvalsh((m + m.T) / 2).clamp(min=0).sqrt().sum()
-    d = (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * tr_sqrt
-    return max(float(d), 0.0)  # a tiny negative value is rounding error of a distance that is zero
-
-def frechet_distance(feats_a, # (n_a, d) features of one set (e.g. real)
-                     feats_b, # (n_b, d) features of the other (e.g. generated), same d
-                     *, eps:float=0.0, # > 0: regularised estimate with cov + eps*I, allowed when n <= d
-                     device:str|None=None, # torch device; None: pick_device()
-                    )->float:
-    "Frechet distance between Gaussians fitted to two feature sets; refuses n <= d unless `eps` asks for a regularised estimate."
-    a, b = _check_features(feats_a, feats_b)
-    d, n_min = a.shape[1], min(len(a), len(b))
-    if eps < 0: raise ValueError(f"eps must be >= 0; got {eps}")
-    if n_min <= d and eps == 0:
-        raise ValueError(f"FD needs more samples than features for a non-singular covariance: at least {d + 1} per set "
-                         f"for {d} features; got {len(a)} and {len(b)}. Use more samples, fewer features, or pass eps > 0 "
-                         "for a regularised (biased) estimate")
-    (ma, ca), (mb, cb) = gaussian_stats(a, device), gaussian_stats(b, device)
-    if eps:
-        eye = torch.eye(d, dtype=ca.dtype, device=ca.device) * eps
-        ca, cb = ca + eye, cb + eye
-    return frechet_from_stats(ma, ca, mb, cb)
-
-# %% ../nbs/08_genmetrics.ipynb #bd00abf0
-def frechet_or_note(feats_a, feats_b, # the two feature sets, (n, d) each
-                    name:str="FD", # the distance's name, for the note
-                   )->tuple:
-    "(FD, '') or, when a set has no more samples than features, (NaN, a note saying so): a table row, never a traceback."
-    d, na, nb = np.shape(feats_a)[1], len(feats_a), len(feats_b)
-    if min(na, nb) <= d: return np.nan, f"{name} undefined: too few images ({na} and {nb}) for {d} features (needs {d + 1} per set)"
-    return frechet_distance(feats_a, feats_b), ""
-
 # %% ../nbs/08_genmetrics.ipynb #a76f6aea
 class KernelDistance(NamedTuple):
     "Mean and standard deviation over subsets of the unbiased MMD^2 (polynomial kernel), and how they were drawn."
@@ -356,7 +121,7 @@ def kernel_distance(feats_a, # (n_a, d) features of one set (e.g. real)
                    )->KernelDistance:
     "KID: mean and std over `subsets` seeded subsets of torchmetrics' unbiased polynomial-kernel MMD^2."
     from torchmetrics.image.kid import poly_mmd
-    a, b = _check_features(feats_a, feats_b)
+    a, b = check_features(feats_a, feats_b)
     if not isinstance(subsets, numbers.Integral) or subsets < 1: raise ValueError(f"subsets must be a positive integer; got {subsets!r}")
     if not isinstance(subset_size, numbers.Integral) or subset_size < 2: raise ValueError(f"subset_size must be an integer >= 2; got {subset_size!r}")
     m, dev = min(subset_size, len(a), len(b)), pick_device(device)
@@ -377,7 +142,7 @@ def fd_by_n(feats_a, feats_b, # the two feature sets
             device:str|None=None,
            )->pd.DataFrame:
     "FD of random size-n subsets of both sets for each n in `ns` (columns n, repeat, fd)."
-    a, b = _check_features(feats_a, feats_b)
+    a, b = check_features(feats_a, feats_b)
     ns = sorted({int(n) for n in ns})
     if not ns or ns[0] < 2 or ns[-1] > min(len(a), len(b)):
         raise ValueError(f"ns must lie in 2..{min(len(a), len(b))} (the smaller set's size); got {ns}")
@@ -405,7 +170,7 @@ def precision_recall(real_feats, # (n_r, d) features of real images
                     )->pd.Series:
     "Improved precision (fidelity) and recall (diversity) of Kynkaanniemi et al. 2019, by torch-fidelity."
     from torch_fidelity.metric_prc import calculate_precision_recall_part
-    r, g = _check_features(real_feats, gen_feats, ("real_feats", "gen_feats"))
+    r, g = check_features(real_feats, gen_feats, ("real_feats", "gen_feats"))
     if not isinstance(k, numbers.Integral) or k < 1: raise ValueError(f"k must be a positive integer; got {k!r}")
     if min(len(r), len(g)) <= k:
         raise ValueError(f"k = {k} needs more than {k} samples in each set; got {len(r)} real and {len(g)} generated")
@@ -420,7 +185,7 @@ def nearest_neighbours(x, # (n, d) query features
                        *, batch_size:int=4096, device:str|None=None,
                       )->tuple:
     "For each row of `x`, the euclidean distance to its nearest row of `y` (recomputed exactly) and that row's index."
-    x, y = _check_features(x, y, ("query", "searched"))
+    x, y = check_features(x, y, ("query", "searched"))
     dev = pick_device(device)
     ty, dist, idx = torch.as_tensor(y, device=dev), [], []
     for s in range(0, len(x), batch_size):
@@ -447,8 +212,8 @@ def memorisation_audit(gen_feats, # (n_g, d) features of synthetic images
                       )->MemorisationAudit:
     "Flag synthetic images closer to a training image than most held-out real images are."
     if not 0 < quantile < 1: raise ValueError(f"quantile must lie in (0, 1); got {quantile}")
-    g, t = _check_features(gen_feats, train_feats, ("gen_feats", "train_feats"))
-    h, _ = _check_features(heldout_feats, t, ("heldout_feats", "train_feats"))
+    g, t = check_features(gen_feats, train_feats, ("gen_feats", "train_feats"))
+    h, _ = check_features(heldout_feats, t, ("heldout_feats", "train_feats"))
     dg, jg = nearest_neighbours(g, t, device=device)
     dh, _ = nearest_neighbours(h, t, device=device)
     thr = float(np.quantile(dh, quantile))

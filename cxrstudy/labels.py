@@ -211,6 +211,8 @@ def super_class_targets(labels:pd.DataFrame, # raw labels (1, 0, -1, NaN) with t
     classes = list(SUPER_CLASSES) if classes is None else list(classes)
     bad = [c for c in classes if c not in SUPER_CLASSES]
     if bad: raise ValueError(f"unknown super-class(es) {bad}; valid super-classes: {', '.join(SUPER_CLASSES)}")
+    lack = [f for c in classes for f in SUPER_CLASSES[c] if f not in labels.columns]
+    if lack: raise ValueError(f"the label table lacks the member finding column(s) {lack}; give the raw CheXpert label table (FINDINGS columns)")
     t = impute(labels[[f for c in classes for f in SUPER_CLASSES[c]]], uncertain, not_mentioned)
     out = {}
     for c in classes:

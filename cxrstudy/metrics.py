@@ -453,6 +453,8 @@ def multilabel_table(y_true, # (N, K) targets 0/1, NaN where unobserved
     if y.ndim != 2 or p.shape != y.shape: raise ValueError(f"y_true and prob must both be (N, K); got {y.shape} and {p.shape}")
     classes = list(range(y.shape[1])) if classes is None else list(classes)
     if len(classes) != y.shape[1]: raise ValueError(f"{len(classes)} class names for {y.shape[1]} columns; give one per column")
+    if not np.isin(y[~np.isnan(y)], (0, 1)).all(): raise ValueError("y_true must hold 0, 1 or NaN (unobserved); impute raw -1/blank labels first (labels.impute)")
+    if not (np.isfinite(p) & (p >= 0) & (p <= 1)).all(): raise ValueError("prob must be finite probabilities in [0, 1] (sigmoid outputs)")
     rows = {}
     for k, c in enumerate(classes):
         obs = ~np.isnan(y[:, k]); yk, pk = y[obs, k].astype(int), p[obs, k]

@@ -345,7 +345,7 @@ def _run_chapters(names, chapters, run_dir, params, man, previous, log, progress
 
 
 # %% ../nbs/99_runner.ipynb #f334a069
-def run_study(profile:str="cpu", # smoke | cpu | full
+def run_study(profile:str="cpu", # smoke | cpu | gpu | full
               source:str="phantom", # phantom | chexpert
               data_dir=None, # the CheXpert folder for source chexpert
               only=None, # chapter names to run (default: all, in order)

@@ -180,7 +180,7 @@ def demo_notebook(path:Path|str, title:str="Demo chapter")->Path:
     png = base64.b64encode(_grey_png()).decode()
     cells = [v4.new_markdown_cell(f"# {title}\n\n> What this chapter is about."),
              v4.new_code_cell("#| default_exp demo"),
-             v4.new_code_cell('profile = "smoke"  # smoke | cpu | full\nseed = 0'),
+             v4.new_code_cell('profile = "smoke"  # smoke | cpu | gpu | full\nseed = 0'),
              v4.new_code_cell('# Parameters\nprofile = "cpu"\nseed = 3\nrun_dir = "/runs/x"\n'),
              v4.new_code_cell("#| hide\nfrom fastcore.test import test_eq"),
              v4.new_markdown_cell("## A function\n\nIt doubles."),
@@ -501,7 +501,22 @@ def _diffusion(res):
     if t.empty: return None
     r = t.iloc[0]; fd = r["FD / DDPM's FD"]
     return (f"{r.name} sampled {format_value(r['speed-up vs DDPM'])} times as fast as DDPM on the same model, "
-            f"at {format_value(fd)} times DDPM's Fréchet distance in the sampler features", "diffusion_sampler_speed")
+            f"at {format_value(fd)} times DDPM's Fréchet distance in random-CNN features (not FID)", "diffusion_sampler_speed")
+
+def _fidelity(res):
+    "The class-fidelity row the diffusion chapter chose: its AUC, interval and paired share, beside the real images' AUC."
+    f = _table(res, "diffusion_class_fidelity")
+    if f is None or not {"chosen", "auc", "guidance"} <= set(f.columns) or f.chosen.astype(bool).sum() != 1: return None
+    c, real = f[f.chosen.astype(bool)].iloc[0], f.auc.get("real", np.nan)
+    ci = f" [{format_value(c['auc_lo'])}, {format_value(c['auc_hi'])}]" if pd.notna(c.get("auc_lo", np.nan)) else ""
+    pairs = f", and in {format_value(c['pos_higher'])} of the pairs from one noise the positive-conditioned image scored higher" if pd.notna(c.get("pos_higher", np.nan)) else ""
+    real = f" (real images: {format_value(real)})" if pd.notna(real) else ""
+    return (f"the study classifier told positive- from negative-conditioned samples apart at AUC {format_value(c['auc'])}{ci} with guidance "
+            f"w = {format_value(c['guidance'])}{real}{pairs}", "diffusion_class_fidelity")
+
+def _diffusion_found(res):
+    "The chapter's finding: class fidelity when the run made its table, else the sampler speed."
+    return _fidelity(res) or _diffusion(res)
 
 def _strategies(res):
     from cxrstudy.results import HEADLINE_TABLES  # the front page's order of preference (imported here: results imports more)
@@ -515,7 +530,7 @@ def _results(res):
             f"and cannot decide {n.get('cannot decide', 0)}", "claims")
 
 CALLOUTS.update({"06_classify": lambda res: _best_auc(res, ("table9_networks",), "of the networks,"),
-                 "07_diffusion": _diffusion,
+                 "07_diffusion": _diffusion_found,
                  "09_strategies": _strategies,
                  "10_results": _results})
 

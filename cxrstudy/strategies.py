@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .core import ArtifactStore, config_key, get_profile
-from .augment import METHODS, augment_dataset, subseed
+from .augment import METHODS, augment_dataset
 from .cache import cached_split
 from .classify import DEFAULT_POLICY, evaluate, features, policy_targets, read_split, train_classifier
 
@@ -240,18 +240,20 @@ def traditional_images(source, # a data source, or a (N, size, size) uint8 array
 # %% ../nbs/09_strategies.ipynb #605a90c1
 def plan_variations(images, # (N, size, size) uint8: the images the plan's rows index (row r = images[r])
                     plan:AugmentationPlan, # from `augmentation_plan`
-                    vary:Callable, # vary(images (B, H, W) uint8, labels (B,), seed) -> (B, H, W) uint8
+                    vary:Callable, # vary(images (B, H, W) uint8, labels (B,), seed, ids (B,)) -> (B, H, W) uint8
                     aug_source:str, # the name recorded in the index ("ddpm", "ddim")
-                    *, seed:int=0, batch_size:int=32, # copies varied per call; the batch k has seed subseed(seed, k)
+                    *, seed:int=0, # every copy's noise is seeded by (seed, its id '<source row>-<copy>')
+                    batch_size:int=32, # copies varied per call (no effect on the images)
                    )->ExtraImages:
-    "The plan's copies as variations of their source images by `vary` (e.g. `sdedit`), in batches."
+    "The plan's copies as variations of their source images by `vary` (e.g. `sdedit`), each keyed by its source row and copy."
     if plan.empty: return _no_images(np.asarray(images).shape[-1] if len(images) else 0, plan.reason)
     index = _expand(plan).assign(aug_source=aug_source)
+    ids = [f"{r}-{c}" for r, c in zip(index.source_row, index["copy"])]
     out = []
-    for k, lo in enumerate(range(0, len(index), batch_size)):
+    for lo in range(0, len(index), batch_size):
         part = index.iloc[lo:lo + batch_size]
         x = np.stack([np.asarray(images[r]) for r in part.source_row])
-        y = vary(x, part.label.to_numpy(), subseed(seed, k))
+        y = vary(x, part.label.to_numpy(), seed, ids[lo:lo + batch_size])
         if y.shape != x.shape or y.dtype != np.uint8:
             raise ValueError(f"vary returned shape {y.shape} dtype {y.dtype}; expected {x.shape} uint8")
         out.append(y)
@@ -265,18 +267,19 @@ def sdedit(model, # a trained `cxrstudy.diffusion.Diffusion` (e.g. `train_diffus
            guidance:float=0.0, # classifier-free guidance weight w
            batch_size:int=16, # images per forward pass
           )->Callable:
-    "The SDEdit variation `vary(images, labels, seed)`: noise to t_s = s·(T-1) (DDPM eq. 4), denoise conditioned on the label."
+    "The SDEdit variation `vary(images, labels, seed, ids=None)`: noise to t_s = s·(T-1) (DDPM eq. 4), denoise conditioned on the label; image i's noise is keyed by (seed, ids[i]) (None: by its position)."
     from cxrstudy.diffusion import add_noise, denoise_from
     from cxrstudy.data import resize_gray
     if not isinstance(strength, numbers.Real) or not 0 < strength <= 1: raise ValueError(f"strength must be in (0, 1], got {strength!r}")
     T, size = model.scheduler.config.num_train_timesteps, model.config["image_size"]
     t = int(round(strength * (T - 1)))
-    def vary(images, labels, seed):
+    def vary(images, labels, seed, ids=None):
         x = np.asarray(images); side = x.shape[-1]
+        ids = None if ids is None else list(ids)
         small = np.stack([resize_gray(a, size) for a in x])  # the model's size; back to the images' size after
-        x_t = add_noise(model, small, t, seed)
+        x_t = add_noise(model, small, t, seed, noise_ids=ids)
         y = denoise_from(model, x_t, t, label=np.asarray(labels).tolist(), guidance=guidance, sampler=sampler, steps=steps,
-                         seed=seed, batch_size=batch_size)
+                         seed=seed, batch_size=batch_size, noise_ids=ids)
         return np.stack([resize_gray(a, side) for a in y])
     vary.config = dict(strength=float(strength), t=t, sampler=sampler, steps=steps, guidance=float(guidance))
     return vary
@@ -334,7 +337,7 @@ def arm_extra(source, spec:ArmSpec, labels:pd.Series, # the training rows' 0/1 l
               ratios:dict|None=None, # strategy -> ratio overrides (the profile's `ratios`)
               selected=None, # misclassified: the selected rows
               diffusion=None, # ddpm/ddim: a `TrainedDiffusion` (from `train_diffusion`)
-              strength:float=0.5, steps:int|None=None, guidance:float=0.0, # the SDEdit variation
+              strength:float=0.5, steps:int|None=None, guidance:float=0.0, # the SDEdit variation (the chapter passes the chosen weight)
              )->ExtraImages:
     "The extra images of arm `spec`: its strategy's plan, made by its augmentation source."
     check_strategy(spec.strategy); check_aug_source(spec.aug_source)
@@ -345,8 +348,8 @@ def arm_extra(source, spec:ArmSpec, labels:pd.Series, # the training rows' 0/1 l
     if plan.empty: return _no_images(size, plan.reason)
     if diffusion is None: raise ValueError(f"arm {spec.name!r} uses {spec.aug_source}: pass diffusion=train_diffusion(...)")
     vary = sdedit(diffusion.model, strength=strength, sampler=spec.aug_source, steps=steps, guidance=guidance)
-    cfg = dict(version=1, source=source.fingerprint(), model=Path(diffusion.path).name, size=size, seed=seed,
-               plan=config_key(plan.rows.to_dict("list")), vary=vary.config)
+    cfg = dict(version=2, source=source.fingerprint(), model=Path(diffusion.path).name, size=size, seed=seed,
+               plan=config_key(plan.rows.to_dict("list")), vary=vary.config)  # version 2: noise keyed by each copy's identity
     images = cached_split(source, "train", size, store=store).images
     build = lambda c: plan_variations(images, plan, vary, spec.aug_source, seed=seed).images
     out = store.get_or_build("strategy_variations", cfg, build, ".npy")
@@ -366,7 +369,7 @@ def run_arm(source, spec:ArmSpec, extra:ExtraImages|None=None, # None: no extra 
     "The arm trained (or loaded from the store) and evaluated; None for an empty arm (nothing is trained)."
     if extra is not None and extra.empty: return None
     ex = None if extra is None else (np.asarray(extra.images), extra.labels.astype(np.float32))
-    tr = train_classifier(source, spec.finding, arch, augment=None, extra_images=ex, seed=seed, profile=profile,
+    tr = train_classifier(source, spec.finding, arch=arch, augment=None, extra_images=ex, seed=seed, profile=profile,
                           store=store, progress=False, **options)
     return ArmRun(tr, evaluate(tr, source, run_dir=run_dir, store=store))
 

@@ -7,7 +7,7 @@ import pytest
 from cxrstudy import classify
 
 def test_public_api_is_the_issue_s():
-    "The signatures strategies, genmetrics and diffusion import (positional names and order) stay as documented."
+    "The signatures strategies, genmetrics and diffusion import (parameter names and order) stay as documented."
     names = lambda f: [p for p in inspect.signature(f).parameters][:len(want[f.__name__])]
     want = dict(make_model=["arch", "n_out", "in_chans", "pretrained"],
                 train_classifier=["source", "finding", "arch", "policy", "mask", "augment", "extra_images", "seed", "profile"],
@@ -22,7 +22,7 @@ _TRAIN = textwrap.dedent("""
     from cxrstudy.phantom import PhantomSource
     from cxrstudy.classify import train_classifier, predict
     src = PhantomSource(0, n_train=96, n_valid=32, n_test=32)
-    t = train_classifier(src, "Pleural Effusion", "thesis_densenet_tiny", profile="smoke", progress=False, seed=3)
+    t = train_classifier(src, "Pleural Effusion", arch="thesis_densenet_tiny", profile="smoke", progress=False, seed=3)
     w = (t.learner.cxr["folder"] + "/weights.safetensors")
     print("KEY", t.key, hashlib.sha256(open(w, "rb").read()).hexdigest(), float(predict(t.learner, src, "test")["prob"].sum()))
 """)
@@ -39,11 +39,20 @@ def test_same_model_on_any_thread_count(tmp_path, threads):
     assert outs[0] == outs[1], outs
 
 def test_toolkit_options_are_keyword_only():
-    "Issue #24: train_classifier's options after `arch` and every option of train_on_arrays are keyword-only; heads and families are registries."
+    "Issue #24: every option of train_classifier (arch included) and of train_on_arrays is keyword-only; heads and families are registries."
     kinds = lambda f: {n: p.kind for n, p in inspect.signature(f).parameters.items()}
     tc, ta = kinds(classify.train_classifier), kinds(classify.train_on_arrays)
-    assert all(tc[n] == inspect.Parameter.KEYWORD_ONLY for n in ("policy", "mask", "augment", "extra_images", "seed", "profile", "store"))
-    assert tc["arch"] == inspect.Parameter.POSITIONAL_OR_KEYWORD  # the strategies chapter passes it third
+    assert all(tc[n] == inspect.Parameter.KEYWORD_ONLY for n in ("arch", "policy", "mask", "augment", "extra_images", "seed", "profile", "store"))
+    assert [n for n, k in tc.items() if k == inspect.Parameter.POSITIONAL_OR_KEYWORD] == ["source", "finding"]
+    assert ta["augment"] == inspect.Parameter.KEYWORD_ONLY
     assert [n for n, k in ta.items() if k == inspect.Parameter.POSITIONAL_OR_KEYWORD] == ["images", "targets"]
     assert set(classify.HEADS) >= {"multilabel", "softmax"}
     assert {v["family"] for v in classify.ARCHS.values()} <= set(classify.FAMILIES)
+    assert all(classify.arch_label(a) for a in classify.ARCHS)  # every network has a label for tables
+
+def test_internal_records_are_named():
+    "Issue #24: the training internals take one named record, not long positional lists."
+    assert "job" in inspect.signature(classify._train_or_load).parameters and len(classify.TrainJob._fields) == 14
+    assert list(inspect.signature(classify._train_or_load_arrays).parameters) == ["cfg", "job"]
+    kinds = {n: p.kind for n, p in inspect.signature(classify.classifier_config).parameters.items()}
+    assert [n for n, k in kinds.items() if k == inspect.Parameter.POSITIONAL_OR_KEYWORD] == ["source", "finding"]
