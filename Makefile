@@ -56,6 +56,8 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/classify_speed.py --profile cpu
 	$(BIN)/python bench/genmetrics_speed.py
 	$(BIN)/python bench/fd_ci_coverage.py
-	$(BIN)/python bench/diffusion_speed.py --profile cpu
+	$(BIN)/python bench/diffusion_speed.py --profile cpu --threads 1
 	$(BIN)/python bench/diffusion_threads.py
 	$(BIN)/python bench/diffusion_fidelity.py --variants natural,balanced --weights 0,2 --n 48 --steps 25
+	$(BIN)/python bench/diffusion_ablation.py --updates 600 --n 64 --n-fidelity 32
+	$(BIN)/python bench/structure_rhythm.py --label after

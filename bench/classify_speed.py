@@ -26,7 +26,7 @@ def one(arch:str, profile:str, n:int, repeat:int)->dict:
     from fastai.callback.core import Callback
     from cxrstudy.classify import (ClassifyItems, PolicyLoss, _dls, _learner, make_model, policy_targets, read_split, train_options)
     from cxrstudy.core import seed_everything
-    from cxrstudy.probe import single_threaded
+    from cxrstudy.core import single_threaded
     from cxrstudy.sources import open_source
     src = open_source("phantom", profile=profile, seed=0)
     o = train_options(profile, arch)

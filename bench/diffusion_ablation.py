@@ -10,8 +10,9 @@ frequencies) in one or two settings: `v` (prediction_type="v_prediction"), `mins
 images (half per class, w = 0, the same starting noise) are drawn with DDPM at all 1000 steps and with the registry's
 few-step samplers (DDIM 25 and 10, DPM-Solver++ 20 and 10, UniPC 10), each scored by the chapter's `sample_quality` (8-feature random CNN) against
 512 real training images. The report gives, per variant, every sampler's FD relative to the variant's own DDPM, and the
-best sampler with at most 25 model evaluations. CPU only, one torch thread per training. Class fidelity is not measured
-here (it needs the study classifier at 64 px).
+best sampler with at most 25 model evaluations. Class fidelity per variant: the diffusion chapter's `class_fidelity`
+(`--n-fidelity` pairs per class, DDIM 25 steps, w = 0 and 2) scored by the cpu profile's study classifier (64 px; the 32 px
+samples are resized as the chapter resizes them). CPU only, one torch thread throughout.
 """
 import argparse, os, platform, sys, time
 from pathlib import Path
@@ -34,14 +35,21 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=32); ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--timesteps", type=int, default=1000)  # T; a small T only checks that the script runs
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--n-fidelity", type=int, default=32)  # pairs per class for the class-fidelity AUC
     ap.add_argument("--out", default=str(Path(__file__).parent/"results"/"diffusion_ablation.md"))
     a = ap.parse_args(argv)
     import cxrstudy.phantom  # registers the phantom source
     from cxrstudy.sources import open_source
-    from cxrstudy.diffusion import diffusion_config, fit_diffusion, sample, training_data
+    from cxrstudy.sampling import diffusion_config, sample
+    from cxrstudy.diffusion_training import fit_diffusion, training_data
+    from cxrstudy.diffusion import class_fidelity
+    from cxrstudy.classify import train_classifier
+    import torch
+    torch.set_num_threads(1)
     sampler_fd = randcnn8_fd()
     load0, rows = os.getloadavg()[0], []
     src = open_source("phantom", profile="cpu", seed=a.seed)
+    clf = train_classifier(src, "Pneumothorax", profile="cpu", seed=a.seed, progress=False).learner  # from the store when the chapter ran
     labels = [0] * (a.n // 2) + [1] * (a.n // 2)
     for name in a.variants.split(","):
         probe = diffusion_config("smoke", timesteps=a.timesteps, beta_schedule="squaredcos_cap_v2", n_train=None, batch_size=a.batch_size)
@@ -59,7 +67,11 @@ def main(argv=None):
         row = dict(variant=name, updates=a.updates, loss=float(r.history.loss.tail(50).mean()), FD_ddpm=fd["ddpm"])
         row.update({f"{k} / ddpm": v / fd["ddpm"] for k, v in fd.items() if k != "ddpm"})
         best = min((k for k in fd if k != "ddpm"), key=fd.get)
-        row.update(best_few_step=best, best_ratio=fd[best] / fd["ddpm"], train_s=t_fit)
+        row.update(best_few_step=best, best_ratio=fd[best] / fd["ddpm"])
+        fid = class_fidelity(r.model, clf, a.n_fidelity, (0.0, 2.0), steps=25, seed=a.seed)
+        for _, f in fid.iterrows():
+            row[f"AUC {f.name}"] = f"{f.auc:.3f} [{f.auc_lo:.3f}, {f.auc_hi:.3f}]"; row[f"pos_higher {f.name}"] = f.pos_higher
+        row.update(train_s=t_fit)
         rows.append(row); print(row, flush=True)
         report(rows, a, load0, len(td.rows))  # after every variant: a stopped run keeps its rows
 
@@ -74,9 +86,11 @@ def report(rows:list, a, load0:float, n_train:int):
              f"CPU only, 1 torch thread, {load_note(load0)}.", "",
              f"Data: phantom (cpu profile), Pneumothorax, {n_train} training images at 32 px; seed {a.seed}. Model: the smoke profile's UNet, "
              f"class-conditional, T = {a.timesteps}, cosine betas, batch {a.batch_size}, lr 1e-3 (warm-up 50), EMA 0.999, {a.updates} updates per variant. "
-             f"n = {a.n} images per sampler (half per class, w = 0, the same starting noise); FD in the chapter's `SamplerFeatures` "
-             "(8-d, not FID) against 512 real training images. Columns `<sampler> <steps> / ddpm`: that sampler's FD over the variant's own "
-             "DDPM (all T steps) FD; `best_few_step`: the sampler with at most 25 model evaluations nearest DDPM.", "",
+             f"n = {a.n} images per sampler (half per class, w = 0, the same starting noise); FD in the features chapter's fixed random CNN "
+             "(`randcnn`, 8 features, not FID) against 512 real training images. Columns `<sampler> <steps> / ddpm`: that sampler's FD over the variant's own "
+             "DDPM (all T steps) FD; `best_few_step`: the sampler with at most 25 model evaluations nearest DDPM. "
+             f"`AUC w=…`: the class-fidelity AUC with its 95% bootstrap interval ({a.n_fidelity} pairs per class, DDIM 25 steps), "
+             "`pos_higher`: the share of pairs whose positive-conditioned sample scores higher.", "",
              "| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
     lines += ["| " + " | ".join(fmt(v) for v in r_.values()) + " |" for r_ in rows]
     lines += ["", "Target of the diffusion issue: the best sampler with at most 25 model evaluations within 1.5x of DDPM's FD "

@@ -45,11 +45,14 @@ def main(argv=None):
     import cxrstudy.phantom  # registers the phantom source
     from cxrstudy.sources import open_source
     from cxrstudy.classify import train_classifier, predict_images, grad_cam
-    from cxrstudy.diffusion import train_diffusions, training_data, sample, resize_images
+    from cxrstudy.data import resize_gray
+    from cxrstudy.diffusion_training import train_diffusions, training_data
+    from cxrstudy.sampling import sample
     load0, t_start, finding = os.getloadavg()[0], time.perf_counter(), "Pneumothorax"
     src = open_source("phantom", profile="cpu", seed=a.seed)
     t0 = time.perf_counter(); clf = train_classifier(src, finding, profile="cpu", seed=a.seed, progress=False).learner
     clf_s, size = time.perf_counter() - t0, clf.cxr["image_size"]
+    at_size = lambda imgs: imgs if imgs.shape[1:] == (size, size) else np.stack([resize_gray(im, size) for im in imgs])  # the classifier's resize
     weights = [float(w) for w in a.weights.split(",")]
     rows, maps = [], {}
     t0 = time.perf_counter()  # every variant trained at once, side by side (one thread each)
@@ -59,10 +62,11 @@ def main(argv=None):
         m, cfg = tr.model, tr.model.config
         td = training_data(src, finding, cfg)
         real = {c: td.images[td.rows[td.labels == c]] for c in (0, 1)}
-        score = lambda imgs: predict_images(clf, resize_images(imgs, size))
+        score = lambda imgs: predict_images(clf, at_size(imgs))
         p_real = {c: score(real[c][:a.n]) for c in (0, 1)}
         auc, lo, hi = boot_auc(p_real[0], p_real[1])
-        base = dict(variant=name, updates=int(tr.history.step.max()), positives=f"{td.labels.mean():.1%}", train_s_all=round(train_s))
+        base = dict(variant=name, updates=int(tr.history.step.max()), positives=f"{td.labels.mean():.1%}", train_s_all=round(train_s) if not tr.loaded else np.nan,
+                    trained="now" if not tr.loaded else "loaded from the store")
         rows.append(base | dict(samples="real", auc=auc, auc_lo=lo, auc_hi=hi, paired_pos_higher=np.nan,
                                 mean_p_pos=p_real[1].mean(), mean_p_neg=p_real[0].mean()))
         diff_real = real[1].astype(np.float64).mean(0) - real[0].astype(np.float64).mean(0)
@@ -80,7 +84,7 @@ def main(argv=None):
     # where the classifier looks on real positives, and where the phantom's pneumothorax truly is
     pos_rows = np.flatnonzero(td.labels == 1)[:a.n]
     finer = getattr(clf.model.body[0], "denseblock3", None)  # at 64 px the last block's map is 2 x 2 and its Grad-CAM is empty
-    cams = grad_cam(clf, resize_images(td.images[td.rows[pos_rows]], size), layer=finer)
+    cams = grad_cam(clf, at_size(td.images[td.rows[pos_rows]]), layer=finer)
     anat = [src.anatomy("train", int(r), size=size) for r in td.rows[pos_rows]]
     truth = np.stack([x["pneumothorax"] for x in anat]).astype(np.float64)
     tube = np.stack([x["chest_tube"] for x in anat]).astype(np.float64)

@@ -32,7 +32,9 @@ def main(argv=None):
     import numpy as np, pandas as pd, torch
     import cxrstudy.phantom  # registers the phantom source
     from cxrstudy.sources import open_source
-    from cxrstudy.diffusion import diffusion_config, fit_diffusion, n_params, roughness, sample, training_data
+    from cxrstudy.diffusion import roughness
+    from cxrstudy.diffusion_training import fit_diffusion, training_data
+    from cxrstudy.sampling import diffusion_config, n_params, sample
     sampler_fd = randcnn8_fd()
     load0, updates = os.getloadavg()[0], sorted(int(u) for u in a.updates.split(","))
     src = open_source("phantom", profile="cpu", seed=a.seed)

@@ -4,7 +4,7 @@ Usage: python bench/diffusion_speed.py [--profile cpu] [--steps 12] [--warmup 3]
                                        [--out bench/results/diffusion_speed.md]
 
 For the profile's UNet, batch size and DDPMScheduler (unconditional, so both loops run the same network):
-  ours       - `cxrstudy.diffusion.fit_diffusion` (seeded per-step draws, NaN check, EMA, clipping, accelerate; fused AdamW and
+  ours       - `cxrstudy.diffusion_training.fit_diffusion` (seeded per-step draws, NaN check, EMA, clipping, accelerate; fused AdamW and
                foreach EMA kernels, where the example keeps PyTorch's per-tensor loops), timed per update, at `--threads` torch threads
   reference  - the inner loop of diffusers' examples/unconditional_image_generation/train_unconditional.py, copied
                (global-RNG noise and timesteps, accelerator.accumulate, clip_grad_norm_, AdamW, cosine schedule, EMAModel.step),
@@ -20,7 +20,8 @@ def worker(kind:str, profile:str, steps:int, warmup:int, threads:int)->dict:
     import numpy as np, torch
     import torch.nn.functional as F
     torch.set_num_threads(threads)
-    from cxrstudy.diffusion import TrainingData, diffusion_config, fit_diffusion, make_scheduler, new_diffusion
+    from cxrstudy.diffusion_training import TrainingData, fit_diffusion
+    from cxrstudy.sampling import diffusion_config, make_scheduler, new_diffusion
     cfg = diffusion_config(profile, conditioning="none", checkpoint_every=10**9, grid_every=10**9, warmup_steps=0, cpu_threads=threads)
     bs = cfg["batch_size"]; n = bs * steps
     rng = np.random.default_rng(0)

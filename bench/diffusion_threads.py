@@ -19,8 +19,8 @@ SPIN = "import os; os.nice(19)\nwhile True: pass"
 def updates(threads:int, n:int, warmup:int)->list:
     "Seconds of each of `n` timed updates (after `warmup`) of the cpu profile's UNet on `threads` threads."
     import torch
-    from cxrstudy.diffusion import diffusion_config, new_diffusion, make_scheduler
-    from cxrstudy.probe import fixed_threads
+    from cxrstudy.sampling import diffusion_config, new_diffusion, make_scheduler
+    from cxrstudy.core import fixed_threads
     cfg = diffusion_config("cpu", cpu_threads=threads)
     m = new_diffusion(cfg, seed=0); unet, sch = m.unet.train(), make_scheduler(cfg)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg["lr"])

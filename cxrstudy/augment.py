@@ -16,7 +16,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from fastai.vision.core import TensorImage, Transform
 
-from .core import ArtifactStore, array_key, config_key, pick_device
+from .core import ArtifactStore, array_key, check_int, config_key, pick_device
 from .sources import DataSource
 from .cache import cache_bad_rows, cache_folder, good_images
 
@@ -287,8 +287,7 @@ class Cropping(Augment):
         super().__init__(p)
         self.fraction = _check_pos(fraction, "fraction")
         if self.fraction > 1: raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-        if size is not None and (not isinstance(size, numbers.Integral) or size < 1):
-            raise ValueError(f"size must be a positive number of pixels or None, got {size!r}")
+        if size is not None: check_int(size, "size (pixels, or None)")
         self.size, self.interpolation = None if size is None else int(size), _check_interp(interpolation)
     def _window(self, h, w):
         "The (height, width) of the crop window for an `h` x `w` image."
@@ -366,9 +365,7 @@ class Bilateral(Augment):
                  sigma_spatial:float=75.0, # spatial sigma in pixels (OpenCV example: 75)
                 ):
         super().__init__(p)
-        if not isinstance(win_size, numbers.Integral) or win_size < 1:
-            raise ValueError(f"win_size must be a positive integer, got {win_size!r}")
-        self.win_size = int(win_size)
+        self.win_size = check_int(win_size, "win_size")
         self.sigma_color, self.sigma_spatial = _check_pos(sigma_color, "sigma_color"), _check_pos(sigma_spatial, "sigma_spatial")
     def apply(self, x, prms):
         from skimage.restoration import denoise_bilateral
@@ -379,8 +376,13 @@ class Bilateral(Augment):
 
 # %% ../nbs/04_augment.ipynb #b8516514
 METHODS = {c.name: c for c in (Rotation, Flipping, Translation, Shearing, Cropping, Noise, Blurring, Colouring, Bilateral)}
+
+
+# %% ../nbs/04_augment.ipynb #d7484e16
 COMBINED = ("rotation", "shearing", "flipping", "noise", "blurring")
 
+
+# %% ../nbs/04_augment.ipynb #830f1188
 def make_transform(name:str, # a key of `METHODS`
                    **params, # the method's parameters (`p` and the method's own); defaults are the thesis's
                   )->Augment:
@@ -389,6 +391,8 @@ def make_transform(name:str, # a key of `METHODS`
         raise ValueError(f"unknown augmentation {name!r}; valid methods: {', '.join(METHODS)} (or 'combined')")
     return METHODS[name](**params)
 
+
+# %% ../nbs/04_augment.ipynb #c6a977a0
 class Compose(Augment):
     "Several augmentations applied in order; each keeps its own per-image generator."
     name = "compose"
@@ -415,6 +419,8 @@ class Compose(Augment):
         "What `seed` draws from each method: {key: {'fired': ..., **parameters}}."
         return {k: self._shown(t._draw_one(int(seed), h, w, k)) for t, k in zip(self.transforms, self.keys)}
 
+
+# %% ../nbs/04_augment.ipynb #d2bd745b
 def compose(names, # method names (or Augment instances), applied in this order
             p:float|None=None, # probability of each named method; None: each method's own default (1)
             **params, # per-method parameters: {name: {param: value}}, e.g. rotation=dict(degrees=30)
@@ -431,12 +437,16 @@ def compose(names, # method names (or Augment instances), applied in this order
         ts.append(make_transform(n, **kw))
     return Compose(ts)
 
+
+# %% ../nbs/04_augment.ipynb #6ed83f9b
 def combined(p:float=0.5, # probability of each method, drawn independently for every image (thesis: 0.5)
              **params, # per-method parameter overrides, e.g. noise=dict(pepper=0.1)
             )->Compose:
     "The thesis's final policy: rotation, shearing, flipping, noise, blurring, each with probability `p`."
     return compose(list(COMBINED), p=p, **params)
 
+
+# %% ../nbs/04_augment.ipynb #c1326b32
 def as_policy(policy)->Augment:
     "An Augment from a name ('combined' or a method), a list of names, or an Augment."
     if isinstance(policy, Augment): return policy
@@ -444,6 +454,7 @@ def as_policy(policy)->Augment:
     if isinstance(policy, str): return make_transform(policy)
     if isinstance(policy, (list, tuple)): return compose(list(policy))
     raise ValueError(f"policy must be 'combined', a method name, a list of names or an Augment; got {policy!r}")
+
 
 # %% ../nbs/04_augment.ipynb #67b21bc5
 def _source_info(source, split:str, size:int|None, store:ArtifactStore|None)->tuple:
@@ -466,11 +477,15 @@ def _source_info(source, split:str, size:int|None, store:ArtifactStore|None)->tu
         return np.asarray(images[i])
     return fp, get, images.shape[1]
 
+
+# %% ../nbs/04_augment.ipynb #cecf6d0b
 class AugmentedSet(NamedTuple):
     "A materialised augmented set: `images[k]` is copy `index.copy[k]` of source row `index.source_row[k]`."
     images: np.ndarray
     index: pd.DataFrame
 
+
+# %% ../nbs/04_augment.ipynb #56a7ce97
 def augment_dataset(source, # a data source (PhantomSource, ChexpertSource) or a (N, size, size) uint8 array
                     indices, # rows of `split` to augment (positions in the array for an array source)
                     *, n_per_image:int=1, # augmented copies per row
@@ -485,9 +500,7 @@ def augment_dataset(source, # a data source (PhantomSource, ChexpertSource) or a
     "Augmented copies of `source` rows, cached: a (N*n_per_image, size, size) uint8 memmap and its index table."
     indices = [int(i) for i in indices]
     if not indices: raise ValueError("indices is empty; pass at least one row to augment")
-    if not isinstance(n_per_image, numbers.Integral) or n_per_image < 1:
-        raise ValueError(f"n_per_image must be a positive integer, got {n_per_image!r}")
-    if not isinstance(batch_size, numbers.Integral) or batch_size < 1: raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+    check_int(n_per_image, "n_per_image"); check_int(batch_size, "batch_size")
     pol = as_policy(policy)
     fp, get, size = _source_info(source, split, size, store)
     dev = pick_device(device)

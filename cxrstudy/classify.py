@@ -29,7 +29,7 @@ from .cache import CXRDataset
 from .labels import impute, masked_bce, multiclass_ce, multiclass_positive_prob, multiclass_targets, self_trained_targets
 from .masking import apply_mask, make_mask
 from .augment import AugmentTransform, AugmentedSet, as_policy
-from .probe import single_threaded
+from .core import single_threaded
 
 # %% auto #0
 __all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'POLICIES', 'DEFAULT_POLICY', 'STUDY_FINDINGS',

@@ -6,7 +6,7 @@ Docs: https://cxrstudy.github.io/cxrstudy/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #27be5e9b
 from __future__ import annotations
-import contextlib, datetime as dt, hashlib, json, logging, os, platform, random, re, shutil, subprocess, sys, tempfile
+import contextlib, datetime as dt, hashlib, json, logging, numbers, os, platform, random, re, shutil, subprocess, sys, tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -14,11 +14,11 @@ from fastcore.basics import patch
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'DIGEST_NAME', 'log', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device', 'project_root',
-           'cache_dir', 'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale',
-           'digest_path', 'content_digest', 'record_digest', 'ArtifactCorrupt', 'digest_problem', 'ArtifactStore',
-           'provenance', 'output_dir', 'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state',
-           'utc_now', 'RunManifest']
+__all__ = ['PROFILES', 'DIGEST_NAME', 'log', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device', 'check_int',
+           'check_choice', 'check_finite', 'fixed_threads', 'single_threaded', 'project_root', 'cache_dir', 'safe_join',
+           'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale', 'digest_path', 'content_digest',
+           'record_digest', 'ArtifactCorrupt', 'digest_problem', 'ArtifactStore', 'provenance', 'output_dir',
+           'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state', 'utc_now', 'RunManifest']
 
 # %% ../nbs/00_core.ipynb #27c98950
 PROFILES = {
@@ -45,7 +45,9 @@ PROFILES = {
         diffusion=dict(image_size=64, block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32, timesteps=1000,
                        epochs=7, batch_size=16, n_train=800, lr=5e-4, warmup_steps=20, ema_decay=0.995, checkpoint_every=50,
                        # cosine, not the thesis's linear betas: at this training budget only the cosine model's 50-step DDIM samples are images
-                       beta_schedule="squaredcos_cap_v2", sample_steps=50, n_ddpm=9, guidance_weights=(0.0, 1.0, 3.0), n_fidelity=40,
+                       beta_schedule="squaredcos_cap_v2", sample_steps=50, n_ddpm=9, guidance_weights=(0.0, 2.0, 4.0), n_fidelity=40,
+                       # class fidelity with DDIM at 25 steps: the sampler table's best few-step row, half the cost of 50 (fidelity_steps: None = sample_steps)
+                       fidelity_steps=25,
                        # class-balanced draws: at natural frequency (11% positive) the positive class embedding is barely trained in 350 updates (bench/results/diffusion_fidelity.md)
                        balanced=True,
                        variants=({"beta_schedule": "linear"}, {"timesteps": 250})),
@@ -56,7 +58,7 @@ PROFILES = {
     ),
     # between cpu and full: the thesis's networks on the phantom at 128 px, sized to finish the whole study in about an hour
     # on one current GPU in bf16 (an estimate from the measured CPU costs: bench/results/gpu_profile_estimate.md)
-    "gpu": dict(
+    "gpu": dict(  # diffusion n_ddpm=128: 256 images per sampler set, as a sound FD wants (DDPM at 1000 steps is the GPU's to pay)
         data=dict(image_size=128, n_train=16000, n_valid=2000, n_test=2000, cache_size=128),
         probe=dict(n_train=8000, n_valid=2000, image_size=64, cnn_epochs=12),
         phantom=dict(n_label_sample=20_000, n_speed=1000),
@@ -64,7 +66,7 @@ PROFILES = {
         augment=dict(n_per_image=4, n_images=256),
         diffusion=dict(image_size=128, block_out_channels=(128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32,
                        timesteps=1000, epochs=10, batch_size=64, n_train=None, lr=2e-4, warmup_steps=200, ema_decay=0.999,
-                       checkpoint_every=1000, beta_schedule="linear", sample_steps=50, n_ddpm=16, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=256, balanced=True,
+                       checkpoint_every=1000, beta_schedule="linear", sample_steps=50, n_ddpm=128, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=256, balanced=True,
                        variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 4000})),
         genmetrics=dict(n_images=2000, n_samples=1000, feature_width=64, kid_subsets=100),
         strategies=dict(n_train=None, epochs=3, image_size=128, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
@@ -131,6 +133,64 @@ def pick_device(prefer:str|None=None, # "cuda", "mps", "cpu" (or "cuda:1"); None
     if torch.cuda.is_available(): return "cuda"
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return "mps"
     return "cpu"
+
+# %% ../nbs/00_core.ipynb #c92104db
+def check_int(value, # the argument to check
+              name:str, # the parameter's name, for the message
+              *, lo:int=1, hi:int|None=None, # the smallest and largest valid values (hi None: no upper bound)
+             )->int:
+    "`value` as an `int` if it is a whole number (not a bool) in [lo, hi], else a ValueError naming `name`, `value` and the range."
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= lo and (hi is None or value <= hi):
+        return int(value)
+    want = ("a positive integer" if lo == 1 else f"an integer >= {lo}") if hi is None else f"an integer in [{lo}, {hi}]"
+    raise ValueError(f"{name} must be {want}; got {value!r}")
+
+# %% ../nbs/00_core.ipynb #60bf1618
+def check_choice(value, # the argument to check
+                 name:str, # what it is, for the message (e.g. "pneumothorax renderer")
+                 valid, # the valid values (a tuple, list or the keys of a dict)
+                ):
+    "`value` if it is one of `valid`, else a ValueError naming `name`, `value` and the valid values."
+    valid = tuple(valid)
+    try: ok = value in valid
+    except (TypeError, ValueError): ok = False  # e.g. an array, which has no single truth value
+    if ok: return value
+    raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(map(str, valid))}")
+
+# %% ../nbs/00_core.ipynb #47fa4746
+def check_finite(value, # a number or an array of numbers
+                 name:str, # the parameter's name, for the message
+                ):
+    "`value` unchanged if it is a number (or numbers) with no NaN or infinity, else a ValueError naming `name` and what is wrong."
+    try: a = None if isinstance(value, (str, bytes)) else np.asarray(value, dtype=float)
+    except (TypeError, ValueError): a = None
+    if a is None: raise ValueError(f"{name} must be a finite number (or array of numbers); got {value!r}")
+    bad = ~np.isfinite(a)
+    if not bad.any(): return value
+    if a.ndim == 0: raise ValueError(f"{name} must be a finite number; got {value!r}")
+    raise ValueError(f"{name} must be finite: {int(bad.sum())} of {a.size} value(s) are NaN or infinite")
+
+# %% ../nbs/00_core.ipynb #31d4575e
+@contextlib.contextmanager
+def fixed_threads(n:int=1, # torch's intra-op threads inside the block
+                 ):
+    """Run the block with `n` torch threads and one BLAS thread (both restored afterwards).
+    A float reduction split over threads is summed in an order set by the number of threads, not of cores:
+    fixing `n` fixes the order, so results repeat on any machine (fewer cores only make it slower)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+    n = check_int(n, "n")
+    before = torch.get_num_threads()
+    # BLAS pools to one thread; torch's own OpenMP pool is set after, by torch (a blanket OpenMP limit would cap it at one)
+    with threadpool_limits(limits=1, user_api="blas"):
+        torch.set_num_threads(n)
+        try: yield
+        finally: torch.set_num_threads(before)
+
+# %% ../nbs/00_core.ipynb #c4bca920
+def single_threaded():
+    "`fixed_threads(1)`: one torch thread and one BLAS thread, so float reductions keep one order."
+    return fixed_threads(1)
 
 # %% ../nbs/00_core.ipynb #92a71f37
 def project_root(start:Path|str|None=None)->Path|None:

@@ -16,7 +16,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from .core import pick_device
-from .probe import single_threaded
+from .core import single_threaded
 
 # %% auto #0
 __all__ = ['EXTRACTORS', 'INCEPTION_WEIGHTS', 'as_images', 'Extractor', 'register_extractor', 'get_extractor',

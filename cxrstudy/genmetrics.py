@@ -6,14 +6,13 @@ Docs: https://cxrstudy.github.io/cxrstudy/genmetrics.html.md"""
 
 # %% ../nbs/08_genmetrics.ipynb #b8359722
 from __future__ import annotations
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .core import pick_device
+from .core import check_int, pick_device
 from .features import as_images, check_features, frechet_distance
 
 # %% auto #0
@@ -122,8 +121,7 @@ def kernel_distance(feats_a, # (n_a, d) features of one set (e.g. real)
     "KID: mean and std over `subsets` seeded subsets of torchmetrics' unbiased polynomial-kernel MMD^2."
     from torchmetrics.image.kid import poly_mmd
     a, b = check_features(feats_a, feats_b)
-    if not isinstance(subsets, numbers.Integral) or subsets < 1: raise ValueError(f"subsets must be a positive integer; got {subsets!r}")
-    if not isinstance(subset_size, numbers.Integral) or subset_size < 2: raise ValueError(f"subset_size must be an integer >= 2; got {subset_size!r}")
+    check_int(subsets, "subsets"); check_int(subset_size, "subset_size", lo=2)
     m, dev = min(subset_size, len(a), len(b)), pick_device(device)
     ta, tb, rng = torch.as_tensor(a, device=dev), torch.as_tensor(b, device=dev), np.random.default_rng(seed)
     vals = []
@@ -171,7 +169,7 @@ def precision_recall(real_feats, # (n_r, d) features of real images
     "Improved precision (fidelity) and recall (diversity) of Kynkaanniemi et al. 2019, by torch-fidelity."
     from torch_fidelity.metric_prc import calculate_precision_recall_part
     r, g = check_features(real_feats, gen_feats, ("real_feats", "gen_feats"))
-    if not isinstance(k, numbers.Integral) or k < 1: raise ValueError(f"k must be a positive integer; got {k!r}")
+    check_int(k, "k")
     if min(len(r), len(g)) <= k:
         raise ValueError(f"k = {k} needs more than {k} samples in each set; got {len(r)} real and {len(g)} generated")
     dev = pick_device(device)

@@ -152,6 +152,8 @@ def rasterize(polygon:np.ndarray, # (K, 2) relative (row, col) vertices
 # %% ../nbs/03_masking.ipynb #0b6fded3
 DEFAULT_Q = 0.95  # the default coverage quantile of the separate and joint masks
 
+
+# %% ../nbs/03_masking.ipynb #ea55256b
 def atlas_polygons(atlas:dict, # a `lung_atlas` result
                    q:float=DEFAULT_Q, # the coverage quantile, in (0, 1]
                   )->dict:
@@ -165,6 +167,8 @@ def atlas_polygons(atlas:dict, # a `lung_atlas` result
     out["joint"] = pts[ConvexHull(pts).vertices]
     return out
 
+
+# %% ../nbs/03_masking.ipynb #62a65341
 @lru_cache(maxsize=16)
 def _lung_polygons(q:float, min_part:float)->dict:
     "`atlas_polygons` of the real atlas (cached per process; `lung_polygons` hands out copies)."
@@ -177,6 +181,8 @@ def lung_polygons(q:float=DEFAULT_Q, # the coverage quantile, in (0, 1]
     d = _lung_polygons(check_quantile(q), float(min_part))
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
 
+
+# %% ../nbs/03_masking.ipynb #336843dc
 def square_mask(shape=(389, 320), # the frame (H, W), or an int for a square
                 height_frac:float=300/389, # kept share of the height (thesis: 300 of 389 rows)
                 width_frac:float=300/320, # kept share of the width (thesis: 300 of 320 columns)
@@ -190,6 +196,8 @@ def square_mask(shape=(389, 320), # the frame (H, W), or an int for a square
     m[top:top + mh, left:left + mw] = 1
     return m
 
+
+# %% ../nbs/03_masking.ipynb #22610ae6
 def separate_mask(shape=(389, 320), # the frame (H, W), or an int for a square
                   q:float=DEFAULT_Q, # share of the real lung pixels to keep, in (0, 1]
                   polygons:dict|None=None, # `atlas_polygons` of another atlas; None: the real atlas at `q`
@@ -198,6 +206,8 @@ def separate_mask(shape=(389, 320), # the frame (H, W), or an int for a square
     p = polygons or lung_polygons(q)
     return rasterize(p["left"], shape) | rasterize(p["right"], shape)
 
+
+# %% ../nbs/03_masking.ipynb #60f92a5b
 def joint_mask(shape=(389, 320), # the frame (H, W), or an int for a square
                q:float=DEFAULT_Q, # the coverage quantile of the lung polygons it is built from
                polygons:dict|None=None, # `atlas_polygons` of another atlas; None: the real atlas at `q`
@@ -206,6 +216,8 @@ def joint_mask(shape=(389, 320), # the frame (H, W), or an int for a square
     m = rasterize((polygons or lung_polygons(q))["joint"], shape)
     return m | m[:, ::-1]
 
+
+# %% ../nbs/03_masking.ipynb #a0176672
 def inverted(mask:np.ndarray, # a 2-D 0/1 mask
             )->np.ndarray:
     "The complement of `mask`: 1 where it is 0; uint8 0/1."
@@ -218,6 +230,7 @@ def _as_mask(mask)->np.ndarray:
     if m.dtype != bool and not np.isin(m, (0, 1)).all():
         raise ValueError("a mask holds only 0 and 1 (or False/True); threshold it first, e.g. mask > 0.5")
     return m.astype(bool)
+
 
 # %% ../nbs/03_masking.ipynb #31587949
 MASKS = ("none", "square", "separate", "joint", "inverted_joint")

@@ -14,10 +14,13 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning as _SkUndefined
 
+from .core import check_int
+
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'SCORES', 'THRESHOLD_RULES', 'AUC_METHODS', 'ADJUST_METHODS', 'PRED_COLUMNS', 'UndefinedMetricWarning',
            'metric_table', 'choose_threshold', 'bootstrap_ci', 'McNemarResult', 'mcnemar', 'AUCTestResult', 'auc_test',
-           'adjust', 'multiclass_table', 'multilabel_table', 'compare_arms']
+           'adjust', 'multiclass_table', 'multilabel_table', 'paired_arms', 'compare_arms',
+           'paired_bootstrap_difference']
 
 # %% ../nbs/05_metrics.ipynb #c1523711
 def _as_labels(y, # 0/1 labels (or booleans)
@@ -219,7 +222,7 @@ def bootstrap_ci(y_true, # 0/1 labels
     "Per metric: the estimate (`metric_table`), the percentile bootstrap interval and how many redraws defined it."
     y, p = _check_inputs(y_true, prob)
     threshold, ms = _check_threshold(threshold), _check_metrics(metrics)
-    if not (isinstance(n_boot, (int, np.integer)) and n_boot >= 1): raise ValueError(f"n_boot must be a positive integer; got {n_boot!r}")
+    check_int(n_boot, "n_boot")
     if not 0 < alpha < 1: raise ValueError(f"alpha must lie in (0, 1), e.g. 0.05 for 95% intervals; got {alpha!r}")
     est = metric_table(y, p, threshold)
     idx = _resample_indices(y, n_boot, np.random.default_rng(seed), stratified)
@@ -351,7 +354,7 @@ def auc_test(y_true, # 0/1 labels
     b = _as_probs(prob_b, len(y), "prob_b")
     if not 0 < alpha < 1: raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}")
     for k, v in (("n_perm", n_perm), ("n_boot", n_boot)):
-        if not (isinstance(v, (int, np.integer)) and v >= 1): raise ValueError(f"{k} must be a positive integer; got {v!r}")
+        check_int(v, k)
     n_pos = int(y.sum()); n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:
         warnings.warn(f"auc_test: AUC is undefined, y_true has one class only ({n_pos} positive, {n_neg} negative); "
@@ -473,8 +476,14 @@ def multilabel_table(y_true, # (N, K) targets 0/1, NaN where unobserved
 # %% ../nbs/05_metrics.ipynb #0adb85d1
 PRED_COLUMNS = ("image_id", "y_true", "prob", "pred")  # the columns of a per-image prediction table
 
-def _paired(predictions:dict, baseline:str, thresholds:dict)->dict:
-    "The arms' tables indexed by image_id in the baseline's order, after the pairing checks."
+
+# %% ../nbs/05_metrics.ipynb #7a8f5055
+def paired_arms(predictions:dict, # arm name -> per-image table with columns PRED_COLUMNS
+                baseline:str, # the arm whose image order the others take
+                thresholds:dict|None=None, # arm -> the threshold its `pred` used (default 0.5)
+               )->dict:
+    "The arms' tables (y_true, prob, pred) indexed by image_id in the baseline's order, after the pairing checks."
+    thresholds = thresholds or {}
     if not isinstance(predictions, dict) or baseline not in predictions:
         raise ValueError(f"baseline {baseline!r} is not one of the arms: {list(predictions) if isinstance(predictions, dict) else predictions!r}")
     if len(predictions) < 2: raise ValueError("compare_arms needs the baseline and at least one other arm")
@@ -520,7 +529,7 @@ def compare_arms(predictions:dict, # arm name -> per-image table with columns im
     if auc_method not in AUC_METHODS: raise ValueError(f"unknown test method {auc_method!r}; valid methods: {', '.join(map(repr, AUC_METHODS))}")
     if adjust_method not in ADJUST_METHODS: raise ValueError(f"unknown adjustment method {adjust_method!r}; valid methods: {', '.join(ADJUST_METHODS)}")
     thresholds = thresholds or {}
-    arms = _paired(predictions, baseline, thresholds)
+    arms = paired_arms(predictions, baseline, thresholds)
     base = arms[baseline]
     rows = {}
     for name, t in [(baseline, base)] + [(k, v) for k, v in arms.items() if k != baseline]:
@@ -544,3 +553,25 @@ def compare_arms(predictions:dict, # arm name -> per-image table with columns im
                      adjust_method=adjust_method, b="images the arm gets right and the baseline wrong",
                      c="images the arm gets wrong and the baseline right")
     return out
+
+# %% ../nbs/05_metrics.ipynb #3cab845e
+def paired_bootstrap_difference(y_true, # 0/1 labels
+                                prob_a, # arm A's probabilities
+                                prob_b, # arm B's probabilities, same images in the same order
+                                metric:str, # a name from SCORES
+                                *, threshold_a:float=0.5, threshold_b:float=0.5, # each arm's threshold (positive when prob >= it)
+                                n_boot:int=1000, alpha:float=0.05, seed:int=0, # redraws, 1 - confidence level, their seed
+                               )->tuple:
+    "(metric(A) - metric(B), lower, upper): the percentile interval of the difference over stratified redraws both arms share."
+    if metric not in SCORES: raise ValueError(f"unknown metric {metric!r}; valid metrics: {', '.join(SCORES)}")
+    y, a = _check_inputs(y_true, prob_a, "prob_a")
+    b = _as_probs(prob_b, len(y), "prob_b")
+    full = lambda p, thr: _batch_scores(y, p[None], thr)[metric][0]
+    est = full(a, threshold_a) - full(b, threshold_b)
+    idx = _resample_indices(y, n_boot, np.random.default_rng(seed))
+    with np.errstate(invalid="ignore"):
+        d = _batch_scores(y[idx], a[idx], threshold_a)[metric] - _batch_scores(y[idx], b[idx], threshold_b)[metric]
+    d = d[~np.isnan(d)]
+    if not len(d): return float(est), np.nan, np.nan
+    lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
+    return float(est), float(lo), float(hi)

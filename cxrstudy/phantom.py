@@ -13,7 +13,7 @@ import pandas as pd
 from fastcore.basics import patch
 from PIL import Image
 
-from .core import config_key, get_profile
+from .core import check_choice, config_key, get_profile
 from .data import FINDINGS, META_COLUMNS, chexpert_label_table, patient_ids, resize_gray
 from .sources import SourceBase, register_source
 from .radiograph import DEVICE_KINDS, PHANTOM_VERSION, PNEUMOTHORAX_SHAPES, PhantomTwin, render_phantom, render_twin, scene_layers
@@ -99,7 +99,7 @@ class PhantomSource(SourceBase):
         self._p_unc = _truth_vector(self.truth_probs["p_true_given_uncertain"], "p_true_given_uncertain")
         self._p_nm = _truth_vector(self.truth_probs["p_true_given_not_mentioned"], "p_true_given_not_mentioned")
         if not 64 <= int(native_size) <= 2048: raise ValueError(f"native_size {native_size} is outside 64..2048; use 256")
-        if pneumothorax not in PNEUMOTHORAX_SHAPES: raise ValueError(f"unknown pneumothorax renderer {pneumothorax!r}; valid: {', '.join(PNEUMOTHORAX_SHAPES)}")
+        check_choice(pneumothorax, "pneumothorax renderer", PNEUMOTHORAX_SHAPES)
         self.seed, self.native_size, self.pneumothorax = int(seed), int(native_size), pneumothorax
         self.n = dict(train=n_train, valid=n_valid, test=n_test)
         for s, v in self.n.items():

@@ -7,38 +7,15 @@ Docs: https://cxrstudy.github.io/cxrstudy/probe.html.md"""
 # %% ../nbs/01f_probe.ipynb #da7b7d39
 from __future__ import annotations
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
-from .core import get_profile, pick_device
+from .core import get_profile, pick_device, single_threaded
 from .phantom import PhantomSource
 
 # %% auto #0
-__all__ = ['fixed_threads', 'single_threaded', 'difficulty_probe']
-
-# %% ../nbs/01f_probe.ipynb #89e08ca9
-@contextmanager
-def fixed_threads(n:int=1, # torch's intra-op threads inside the block
-                 ):
-    """Run the block with `n` torch threads and one BLAS thread (both restored afterwards).
-    A float reduction split over threads is summed in an order set by the number of threads, not of cores:
-    fixing `n` fixes the order, so results repeat on any machine (fewer cores only make it slower)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1: raise ValueError(f"n must be a positive integer number of threads, got {n!r}")
-    before = torch.get_num_threads()
-    # BLAS pools to one thread; torch's own OpenMP pool is set after, by torch (a blanket OpenMP limit would cap it at one)
-    with threadpool_limits(limits=1, user_api="blas"):
-        torch.set_num_threads(n)
-        try: yield
-        finally: torch.set_num_threads(before)
-
-def single_threaded():
-    "`fixed_threads(1)`: one torch thread and one BLAS thread, so float reductions keep one order."
-    return fixed_threads(1)
-
+__all__ = ['difficulty_probe']
 
 # %% ../nbs/01f_probe.ipynb #a399a8b9
 def _tiny_cnn(n_out:int):

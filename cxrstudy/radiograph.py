@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .core import ArtifactStore
+from .core import ArtifactStore, check_choice
 from .data import FINDINGS, load_lung_masks
 from .siim import draw_region, fit_region, lung_prior, region_stats, side_part, siim_masks
 
@@ -837,7 +837,7 @@ def _burn_in_text(I:np.ndarray, # the film (display values 0..1), changed in pla
 def _scene_of(row, rng:np.random.Generator, R:int, anatomy:bool, pneumothorax:str, drop:frozenset):
     "The canonical scene of `row` (anatomy, findings, devices) drawn from `rng`, and whether the film is AP."
     if not 64 <= R <= 2048: raise ValueError(f"size {R} is outside 64..2048; render at 256 (the default) and resize for smaller images")
-    if pneumothorax not in PNEUMOTHORAX_SHAPES: raise ValueError(f"unknown pneumothorax renderer {pneumothorax!r}; valid: {', '.join(PNEUMOTHORAX_SHAPES)}")
+    check_choice(pneumothorax, "pneumothorax renderer", PNEUMOTHORAX_SHAPES)
     tr = {f: _present(row, f) for f in FINDINGS}
     get = row.get if hasattr(row, "get") else (lambda k, d=None: d)
     ap = str(get("AP/PA", "PA")).upper() == "AP"

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .core import get_profile
-from .metrics import SCORES, auc_test, adjust, mcnemar
-from .metrics import _batch_scores, _paired, _resample_indices  # the metrics chapter's pairing checks and batched scores
+from .metrics import auc_test, adjust, mcnemar, paired_arms, paired_bootstrap_difference
 from .strategies import THESIS_METRICS
 
 # %% auto #0
@@ -55,7 +54,7 @@ THESIS_PVALUES = pd.DataFrame([  # the thesis's McNemar p-values (sections 5.4, 
 
 def _pair(predictions:dict, arm:str, versus:str, thresholds:dict)->tuple:
     "The two arms' tables on the same images in the same order (the metrics chapter's pairing checks)."
-    t = _paired({versus: predictions[versus], arm: predictions[arm]}, versus, {k: thresholds.get(k, 0.5) for k in (arm, versus)})
+    t = paired_arms({versus: predictions[versus], arm: predictions[arm]}, versus, {k: thresholds.get(k, 0.5) for k in (arm, versus)})
     return t[arm], t[versus]
 
 # %% ../nbs/10_results.ipynb #855c5511
@@ -102,18 +101,9 @@ CLAIMS = pd.DataFrame([  # the thesis's claims, each "arm beats versus on metric
 def difference_ci(a:pd.DataFrame, b:pd.DataFrame, # two arms' predictions on the same images, same order (see `_pair`)
                   metric:str, thr_a:float=0.5, thr_b:float=0.5, # the metric and each arm's threshold
                   *, n_boot:int=1000, alpha:float=0.05, seed:int=0)->tuple:
-    "(metric(a) - metric(b), lower, upper): the paired, stratified percentile bootstrap interval of the difference."
-    if metric not in SCORES: raise ValueError(f"unknown metric {metric!r}; valid metrics: {', '.join(SCORES)}")
-    y = a.y_true.to_numpy()
-    full = lambda t, thr: _batch_scores(y, t.prob.to_numpy()[None], thr)[metric][0]
-    est = full(a, thr_a) - full(b, thr_b)
-    idx = _resample_indices(y, n_boot, np.random.default_rng(seed))
-    with np.errstate(invalid="ignore"):
-        d = _batch_scores(y[idx], a.prob.to_numpy()[idx], thr_a)[metric] - _batch_scores(y[idx], b.prob.to_numpy()[idx], thr_b)[metric]
-    d = d[~np.isnan(d)]
-    if not len(d): return float(est), np.nan, np.nan
-    lo, hi = np.quantile(d, [alpha / 2, 1 - alpha / 2])
-    return float(est), float(lo), float(hi)
+    "(metric(a) - metric(b), lower, upper): `paired_bootstrap_difference` of two paired tables (the stratified percentile interval)."
+    return paired_bootstrap_difference(a.y_true, a.prob, b.prob, metric, threshold_a=thr_a, threshold_b=thr_b,
+                                       n_boot=n_boot, alpha=alpha, seed=seed)
 
 def verdict(lo:float, hi:float)->str:
     "'supports' (interval above 0), 'contradicts' (below 0) or 'cannot decide' (it crosses 0, or is undefined)."

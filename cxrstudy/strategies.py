@@ -260,7 +260,7 @@ def plan_variations(images, # (N, size, size) uint8: the images the plan's rows 
     return ExtraImages(np.concatenate(out), index.label.to_numpy(np.int64), index[["source_row", "copy", "label", "aug_source"]])
 
 # %% ../nbs/09_strategies.ipynb #9dcbae96
-def sdedit(model, # a trained `cxrstudy.diffusion.Diffusion` (e.g. `train_diffusion(...).model`)
+def sdedit(model, # a trained `cxrstudy.sampling.Diffusion` (e.g. `train_diffusion(...).model`)
            *, strength:float=0.5, # s: the fraction of the training timesteps the image is noised to (0 keeps it, 1 is a fresh sample)
            sampler:str="ddim", # "ddim" or "ddpm": the reverse steps
            steps:int|None=None, # model evaluations from t_s; None: the diffusion chapter's default
@@ -268,7 +268,7 @@ def sdedit(model, # a trained `cxrstudy.diffusion.Diffusion` (e.g. `train_diffus
            batch_size:int=16, # images per forward pass
           )->Callable:
     "The SDEdit variation `vary(images, labels, seed, ids=None)`: noise to t_s = s·(T-1) (DDPM eq. 4), denoise conditioned on the label; image i's noise is keyed by (seed, ids[i]) (None: by its position)."
-    from cxrstudy.diffusion import add_noise, denoise_from
+    from cxrstudy.sampling import add_noise, denoise_from
     from cxrstudy.data import resize_gray
     if not isinstance(strength, numbers.Real) or not 0 < strength <= 1: raise ValueError(f"strength must be in (0, 1], got {strength!r}")
     T, size = model.scheduler.config.num_train_timesteps, model.config["image_size"]

@@ -7,7 +7,8 @@ import pytest
 
 SCRIPT = textwrap.dedent('''
     import sys, torch, numpy as np
-    from cxrstudy.diffusion import TrainingData, diffusion_config, fit_diffusion
+    from cxrstudy.diffusion_training import TrainingData, fit_diffusion
+    from cxrstudy.sampling import diffusion_config
     ckpt, out = sys.argv[1], sys.argv[2]
     cfg = diffusion_config("smoke", n_train=64, epochs=3, batch_size=4, checkpoint_every=1, grid_every=1000)
     rng = np.random.default_rng(0)

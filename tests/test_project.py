@@ -44,3 +44,42 @@ def test_imports_run_one_way_down_the_chapter_order():
         loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
         later = [m for m in loaded if m in order and order.index(m) > k]
         assert not later, f"cxrstudy.{mod} imports later chapter(s) {later}"
+
+def private_imports(path:Path, modules:set)->list:
+    "('<module> <how> <other module>._<name>', line) for each use in `path` of another cxrstudy module's underscore name."
+    import ast
+    me, tree, found, alias = path.stem, ast.parse(path.read_text()), [], {}
+    def other(mod:str|None, level:int)->str|None:
+        "The cxrstudy module an import names (relative `.x` or absolute `cxrstudy.x`), if it is another one."
+        name = mod if level == 1 else mod[len("cxrstudy."):] if level == 0 and mod and mod.startswith("cxrstudy.") else None
+        return name if name in modules and name != me else None
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ImportFrom):
+            if (n.level == 1 and not n.module) or (n.level == 0 and n.module == "cxrstudy"):  # from . import x / from cxrstudy import x
+                alias.update({a.asname or a.name: a.name for a in n.names if a.name in modules and a.name != me})
+            elif m := other(n.module, n.level):
+                found += [(f"{me} imports {m}.{a.name}", n.lineno) for a in n.names if a.name.startswith("_")]
+        elif isinstance(n, ast.Import):  # import cxrstudy.x as y
+            alias.update({a.asname: other(a.name, 0) for a in n.names if a.asname and other(a.name, 0)})
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Attribute) and n.attr.startswith("_") and not n.attr.startswith("__"):
+            v = n.value
+            if isinstance(v, ast.Name) and v.id in alias: found.append((f"{me} uses {alias[v.id]}.{n.attr}", n.lineno))
+            elif (isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "cxrstudy"
+                  and v.attr in modules and v.attr != me): found.append((f"{me} uses {v.attr}.{n.attr}", n.lineno))
+    return found
+
+def test_private_imports_finds_each_form(tmp_path):
+    f = tmp_path/"results.py"
+    f.write_text("from .metrics import _paired, SCORES\nfrom cxrstudy.core import _save\nfrom . import metrics as m\n"
+                 "import cxrstudy.labels as lb\nimport cxrstudy\nm._x; lb._y; cxrstudy.core._z; m.SCORES; lb.__name__\nfrom .results import _own\n")
+    got = [w for w, _ in private_imports(f, {"metrics", "core", "labels", "results"})]
+    assert sorted(got) == sorted(["results imports metrics._paired", "results imports core._save", "results uses metrics._x",
+                                  "results uses labels._y", "results uses core._z"]), got
+
+def test_no_module_imports_another_modules_underscore_name():
+    "A module takes only public names from another: its private ones may change without notice."
+    files = [p for p in sorted((ROOT/"cxrstudy").glob("*.py")) if not p.stem.startswith("_")]
+    modules = {p.stem for p in files}
+    found = [f"{w} (line {line})" for p in files for w, line in private_imports(p, modules)]
+    assert not found, "use only public names of other modules:\n" + "\n".join(found)
