@@ -22,7 +22,7 @@ def worker(kind:str, profile:str, steps:int, warmup:int, threads:int)->dict:
     torch.set_num_threads(threads)
     from cxrstudy.diffusion_training import TrainingData, fit_diffusion
     from cxrstudy.sampling import diffusion_config, make_scheduler, new_diffusion
-    cfg = diffusion_config(profile, conditioning="none", checkpoint_every=10**9, grid_every=10**9, warmup_steps=0, cpu_threads=threads)
+    cfg = diffusion_config(profile, conditioning="none", balanced=False, checkpoint_every=10**9, grid_every=10**9, warmup_steps=0, cpu_threads=threads)
     bs = cfg["batch_size"]; n = bs * steps
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 256, (n, cfg["image_size"], cfg["image_size"]), dtype=np.uint8)
