@@ -564,7 +564,7 @@ def denoise_from(model:Diffusion, # a trained model
                      clip_sample=clip_sample, output_type=output_type, noise_ids=noise_ids)
 
 # %% ../nbs/06b_sampling.ipynb #798ee100
-INVERSION_MIN_ALPHA_BAR = 5e-3  # the smallest ᾱ_t a default inversion reaches (√ᾱ ≈ 0.07): see the diffusion chapter's inversion table
+INVERSION_MIN_ALPHA_BAR = 5e-3  # the smallest ᾱ_t a default inversion reaches: chosen from the diffusion chapter's inversion table
 
 def inversion_end(scheduler, # the model's scheduler (its ᾱ_t)
                   min_alpha_bar:float=INVERSION_MIN_ALPHA_BAR, # the smallest ᾱ_t the walk may reach, in (0, 1)
