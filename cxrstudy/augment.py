@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 import torchvision.transforms.v2.functional as TF
 from fastai.vision.core import TensorImage, Transform
+from fastcore.basics import patch
 
 from .core import ArtifactStore, array_key, check_int, config_key, pick_device
 from .sources import DataSource
@@ -142,45 +143,56 @@ class Augment:
     def _shown(d:dict|None)->dict:
         "What `params` reports of a draw `d` (None: not fired): {'fired': bool, **parameters}, noise fields left out."
         return dict(fired=d is not None, **{k: v for k, v in (d or {}).items() if not torch.is_tensor(v)})
-    def _draw_one(self, seed:int, h:int, w:int, key:str|None=None)->dict|None:
-        "The parameters for the image with `seed`, or None when the method does not fire."
-        g = _generator(seed, self._key(key))
-        fire = torch.rand((), generator=g).item() < self.p
-        return self.draw(g, h, w) if fire else None
 
-    def _run(self, x:torch.Tensor, seeds:list, key:str|None=None)->torch.Tensor:
-        "Augment the working batch `x`, image `i` with `seeds[i]`."
-        h, w = x.shape[-2:]
-        drawn = [(i, self._draw_one(s, h, w, key)) for i, s in enumerate(seeds)]
-        idx, prms = [i for i, d in drawn if d is not None], [d for _, d in drawn if d is not None]
-        if not idx: return x
-        if len(idx) == len(seeds): return self.apply(x, prms)
-        out = x.clone(); out[idx] = self.apply(x[idx], prms)
-        return out
 
-    def params(self, seed:int, # the image's seed
-               h:int=256, w:int=256, # the image size
-              )->dict:
-        "What `seed` draws for an `h` x `w` image: {'fired': bool, **parameters} (noise fields left out)."
-        return self._shown(self._draw_one(int(seed), h, w))
+# %% ../nbs/04_augment.ipynb #e36a536a
+@patch
+def _draw_one(self:Augment, seed:int, h:int, w:int, key:str|None=None)->dict|None:
+    "The parameters for the image with `seed`, or None when the method does not fire."
+    g = _generator(seed, self._key(key))
+    fire = torch.rand((), generator=g).item() < self.p
+    return self.draw(g, h, w) if fire else None
 
-    def __call__(self, img, # one 2-D image: NumPy uint8 (H, W), or a torch tensor (H, W)
-                 seed:int=0, # the image's seed: the same seed gives the same augmented image
-                ):
-        "Augment one 2-D image; returns the same type, dtype and shape."
-        w, like = _to_work(img, self.name, single=True)
-        return _from_work(self._run(w, [int(seed)]), like, w)
+@patch
+def _run(self:Augment, x:torch.Tensor, seeds:list, key:str|None=None)->torch.Tensor:
+    "Augment the working batch `x`, image `i` with `seeds[i]`."
+    h, w = x.shape[-2:]
+    drawn = [(i, self._draw_one(s, h, w, key)) for i, s in enumerate(seeds)]
+    idx, prms = [i for i, d in drawn if d is not None], [d for _, d in drawn if d is not None]
+    if not idx: return x
+    if len(idx) == len(seeds): return self.apply(x, prms)
+    out = x.clone(); out[idx] = self.apply(x[idx], prms)
+    return out
 
-    def batch(self, x, # a NumPy stack (N, H, W) uint8, or a torch tensor (B, C, H, W), uint8 0..255 or float 0..1, any device
-              seeds=None, # one int seed per image; None: derived from `seed` and the image's position
-              seed:int=0, # the batch's seed, used when `seeds` is None
-             ):
-        "Augment a batch, image `i` with `seeds[i]`; returns the same type, dtype, shape and device."
-        w, like = _to_work(x, self.name, single=False)
-        n = w.shape[0]
-        seeds = [subseed(seed, "image", i) for i in range(n)] if seeds is None else [int(s) for s in seeds]
-        if len(seeds) != n: raise ValueError(f"{self.name}.batch got {len(seeds)} seeds for {n} images; pass one per image")
-        return _from_work(self._run(w, seeds), like, w)
+# %% ../nbs/04_augment.ipynb #0792d903
+@patch
+def params(self:Augment, seed:int, # the image's seed
+           h:int=256, w:int=256, # the image size
+          )->dict:
+    "What `seed` draws for an `h` x `w` image: {'fired': bool, **parameters} (noise fields left out)."
+    return self._shown(self._draw_one(int(seed), h, w))
+
+# %% ../nbs/04_augment.ipynb #c0a09255
+@patch
+def __call__(self:Augment, img, # one 2-D image: NumPy uint8 (H, W), or a torch tensor (H, W)
+             seed:int=0, # the image's seed: the same seed gives the same augmented image
+            ):
+    "Augment one 2-D image; returns the same type, dtype and shape."
+    w, like = _to_work(img, self.name, single=True)
+    return _from_work(self._run(w, [int(seed)]), like, w)
+
+# %% ../nbs/04_augment.ipynb #6adc1189
+@patch
+def batch(self:Augment, x, # a NumPy stack (N, H, W) uint8, or a torch tensor (B, C, H, W), uint8 0..255 or float 0..1, any device
+          seeds=None, # one int seed per image; None: derived from `seed` and the image's position
+          seed:int=0, # the batch's seed, used when `seeds` is None
+         ):
+    "Augment a batch, image `i` with `seeds[i]`; returns the same type, dtype, shape and device."
+    w, like = _to_work(x, self.name, single=False)
+    n = w.shape[0]
+    seeds = [subseed(seed, "image", i) for i in range(n)] if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != n: raise ValueError(f"{self.name}.batch got {len(seeds)} seeds for {n} images; pass one per image")
+    return _from_work(self._run(w, seeds), like, w)
 
 # %% ../nbs/04_augment.ipynb #908464d6
 def _edge_margin(h:int, w:int, angle:float=0.0, shear:tuple=(0.0, 0.0), translate:tuple=(0, 0))->int:

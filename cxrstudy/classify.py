@@ -24,24 +24,25 @@ from fastai.optimizer import Adam
 from fastai.torch_core import TensorImage
 
 from .core import ArtifactStore, array_key, config_key, get_profile, output_dir, pick_device, seed_everything, write_json, atomic_path
-from .data import FINDINGS
+from .data import FINDINGS, patient_split
 from .cache import CXRDataset
-from .labels import impute, masked_bce, multiclass_ce, multiclass_positive_prob, multiclass_targets, self_trained_targets
+from .labels import (DEFAULT_POLICY, POLICIES, check_finding, check_policy, impute, masked_bce, multiclass_ce,
+                              multiclass_positive_prob, multiclass_targets, self_trained_targets)
 from .masking import apply_mask, make_mask
+from .metrics import choose_threshold, compare_arms, metric_table
 from .augment import AugmentTransform, AugmentedSet, as_policy
 from .core import single_threaded
 
 # %% auto #0
-__all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'POLICIES', 'DEFAULT_POLICY', 'STUDY_FINDINGS',
-           'TRAIN_OPTIONS', 'VIEWS', 'HEADS', 'network_name', 'check_arch', 'arch_label', 'InceptionResNetA',
-           'mini_inception_resnet', 'CXRNet', 'Family', 'register_family', 'check_family', 'local_weights',
-           'make_model', 'check_policy', 'check_finding', 'policy_targets', 'ClassifyItems', 'read_split', 'eval_rows',
-           'train_options', 'PolicyLoss', 'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite', 'Trained',
-           'classifier_config', 'train_classifier', 'TrainJob', 'predict', 'held_out_split', 'eval_splits', 'Features',
-           'features', 'ArmResult', 'evaluate', 'arms_table', 'Head', 'register_head', 'check_head', 'HeadLoss',
-           'macro_auc', 'ValidMacroAUC', 'as_input', 'timestep_embedding', 'TimestepNet', 'ArrayItems', 'ArraySet',
-           'array_set', 'array_config', 'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam', 'patient_kfold',
-           'KFoldResult', 'kfold_predict', 'fraction_rows', 'class_thresholds']
+__all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'STUDY_FINDINGS', 'TRAIN_OPTIONS', 'VIEWS', 'HEADS',
+           'network_name', 'check_arch', 'arch_label', 'InceptionResNetA', 'mini_inception_resnet', 'CXRNet', 'Family',
+           'register_family', 'check_family', 'local_weights', 'make_model', 'policy_targets', 'ClassifyItems',
+           'read_split', 'eval_rows', 'train_options', 'PolicyLoss', 'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite',
+           'Trained', 'classifier_config', 'train_classifier', 'TrainJob', 'predict', 'held_out_split', 'eval_splits',
+           'Features', 'features', 'ArmResult', 'evaluate', 'arms_table', 'Head', 'register_head', 'check_head',
+           'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input', 'timestep_embedding', 'TimestepNet', 'ArrayItems',
+           'ArraySet', 'array_set', 'array_config', 'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam',
+           'patient_kfold', 'KFoldResult', 'kfold_predict', 'fraction_rows', 'class_thresholds']
 
 # %% ../nbs/06_classify.ipynb #baecf27d
 _DN121 = dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)
@@ -238,21 +239,7 @@ def make_model(arch:str, # a name of ARCHS (e.g. 'thesis_densenet', 'chexnet_sma
     return model
 
 # %% ../nbs/06_classify.ipynb #010d1543
-POLICIES = {"FillNM(0) U-Ones": ("ones", 0), "FillNM(0) U-Zeros": ("zeros", 0), "FillNM(1) U-Ones": ("ones", 1),
-            "FillNM(1) U-Zeros": ("zeros", 1), "FillNM(0) U-Ignore": ("ignore", 0),
-            "FillNM(0) U-SelfTrained": ("selftrained", 0), "FillNM(0) U-MultiClass": ("multiclass", 0)}
-DEFAULT_POLICY = "FillNM(0) U-Ones"  # the thesis's choice (Table 8)
 STUDY_FINDINGS = ("Pneumothorax", "Pleural Effusion")
-
-def check_policy(policy:str)->tuple:
-    "(uncertain rule, blank rule) of `policy`, or a ValueError listing the valid policies."
-    if policy not in POLICIES: raise ValueError(f"unknown label policy {policy!r}; valid policies: {', '.join(map(repr, POLICIES))}")
-    return POLICIES[policy]
-
-def check_finding(finding:str)->str:
-    "`finding`, or a ValueError listing the 14 CheXpert observations."
-    if finding not in FINDINGS: raise ValueError(f"unknown finding {finding!r}; valid findings: {', '.join(FINDINGS)}")
-    return finding
 
 def policy_targets(raw:pd.Series, # one finding's raw labels (1, 0, -1, NaN)
                    policy:str, # a key of POLICIES
@@ -678,7 +665,6 @@ def evaluate(trained:Trained, # from train_classifier
              rule:str="max_f1", # a threshold rule of metrics.choose_threshold, applied on the validation set
              *, run_dir=None, store:ArtifactStore|None=None)->ArmResult:
     "Validation and held-out (`held_out_split`) predictions of `trained`, `pred` at the threshold `rule` picks on the validation set."
-    from cxrstudy.metrics import choose_threshold
     l = trained.learner
     v = predict(l, source, "valid", store=store)
     try: thr = choose_threshold(v["y_true"], v["prob"], rule)
@@ -694,7 +680,6 @@ def arms_table(arms:dict, # arm name -> list of ArmResult (one per training seed
                *, n_boot:int=1000, seed:int=0, # bootstrap redraws and their seed
               )->pd.DataFrame:
     "compare_arms of the first seed's `split` predictions (metrics with CIs, tests against `baseline`), plus the spread across seeds."
-    from cxrstudy.metrics import compare_arms, metric_table
     if split not in ("valid", "test"): raise ValueError(f"unknown split {split!r}; valid splits: 'valid', 'test'")
     first = {a: getattr(r[0], split) for a, r in arms.items()}
     with warnings.catch_warnings():
@@ -846,7 +831,6 @@ def array_set(images, targets, head:str, n:int, timesteps=None)->ArraySet:
 # %% ../nbs/06_classify.ipynb #23be3562
 def _split_arrays(images, targets, *, timesteps, groups, valid, valid_frac:float, seed:int, head:str, n:int)->tuple:
     "(train ArraySet, valid ArraySet, the boolean held-out mask or None): `valid` as given, else a patient-level share of `groups`."
-    from cxrstudy.data import patient_split
     if valid is not None:
         if not isinstance(valid, (tuple, list)) or len(valid) not in (2, 3): raise TypeError("valid must be (images, targets) or (images, targets, timesteps)")
         return array_set(images, targets, head, n, timesteps), array_set(*valid[:2], head, n, valid[2] if len(valid) == 3 else None), None
@@ -1105,7 +1089,6 @@ def class_thresholds(learner:Learner, # from train_on_arrays
                      *, timesteps=None, # (N,) timesteps, for a timestep-aware model
                     )->np.ndarray:
     "One threshold per class (one-vs-rest for softmax) chosen by `rule` on its observed validation targets; 0.5 where a class has one label."
-    from cxrstudy.metrics import choose_threshold
     c = _check_learner(learner)
     if "head" not in c: raise TypeError("class_thresholds takes the learner of train_on_arrays(...); for train_classifier use evaluate")
     y = check_head(c["head"]).onehot(check_head(c["head"]).targets(targets, c["n_classes"]), c["n_classes"])

@@ -483,7 +483,7 @@ def save_figure(fig, name:str, *, run_dir=None, source:str="phantom", profile:st
     fig.text(0.01, 0.005, provenance(source, profile, **extra), fontsize=7, color="0.35", ha="left", va="bottom")
     d = output_dir(run_dir, "figures")
     with atomic_path(d/f"{name}.png") as tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    from cxrstudy.site import note_saved
+    from cxrstudy.site import note_saved  # imported here: the site module imports this one
     note_saved(d/f"{name}.png")  # so the site links the figure the cell shows to this PNG
     return d/f"{name}.png"
 

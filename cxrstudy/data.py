@@ -18,8 +18,8 @@ from .core import ArtifactStore, safe_join
 # %% auto #0
 __all__ = ['FINDINGS', 'META_COLUMNS', 'LABEL_VALUES', 'THESIS_FRAME', 'MIN_IMAGE_SIDE', 'shipped_file', 'package_data_file',
            'chexpert_label_table', 'label_counts', 'load_lung_masks', 'check_label_table', 'resolve_path',
-           'BadImageError', 'as_hw', 'to_uint8', 'resize_gray', 'read_image', 'pydicom_data_file', 'dicom_to_uint8',
-           'read_dicom', 'patient_ids', 'patient_split']
+           'BadImageError', 'as_hw', 'rescale_to_uint8', 'resize_gray', 'read_image', 'pydicom_data_file',
+           'dicom_to_uint8', 'read_dicom', 'patient_ids', 'patient_split']
 
 # %% ../nbs/01_data.ipynb #a70214d0
 FINDINGS = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
@@ -161,7 +161,7 @@ def as_hw(size)->tuple|None:
     if h < 2 or w < 2: raise ValueError(f"size {(h, w)} is too small; images and masks need at least 2 x 2 pixels")
     return h, w
 
-def to_uint8(a:np.ndarray, # any 2-D numeric image
+def rescale_to_uint8(a:np.ndarray, # any 2-D numeric image
              lo:float|None=None, hi:float|None=None, # the value range that maps to 0..255 (default: the image's min and max)
             )->np.ndarray:
     "Linearly map `a` from [lo, hi] to 0..255 (clipped, rounded), as uint8; a flat range gives black."
@@ -204,7 +204,7 @@ def read_image(path:Path|str, # a JPEG, PNG or DICOM (.dcm) file
             if target and im.format == "JPEG" and im.width >= 2 * target[1] and im.height >= 2 * target[0]:
                 im.draft("L", (target[1], target[0]))
             im.load()
-            if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"): a = to_uint8(np.asarray(im))
+            if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"): a = rescale_to_uint8(np.asarray(im))
             else: a = np.asarray(im.convert("L"))
     except Exception as e:
         raise BadImageError(f"image file {path} does not decode ({type(e).__name__}: {e})") from e
@@ -243,7 +243,7 @@ def dicom_to_uint8(ds, # a pydicom Dataset of a greyscale radiograph
     a = apply_modality_lut(a, ds)
     rng = _voi_range(ds)
     if rng is not None: a = apply_voi_lut(a, ds, prefer_lut=True)
-    out = to_uint8(a, *(rng or (None, None)))
+    out = rescale_to_uint8(a, *(rng or (None, None)))
     return 255 - out if pi == "MONOCHROME1" else out
 
 def read_dicom(path:Path|str, # a DICOM file

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from .core import pick_device
 from .core import single_threaded
+from .classify import arch_label  # the network's name in metric labels: one label per ARCHS entry
 
 # %% auto #0
 __all__ = ['EXTRACTORS', 'INCEPTION_WEIGHTS', 'as_images', 'Extractor', 'register_extractor', 'get_extractor',
@@ -153,7 +154,6 @@ def classifier_extractor(learner=None, # `cxrstudy.classify.train_classifier(...
     if not isinstance(cxr, dict) or not hasattr(getattr(learner, "model", None), "body"):
         raise TypeError("the 'classifier' extractor needs learner=train_classifier(...).learner (a model with a `body` "
                         "and the `cxr` record)")
-    from cxrstudy.classify import arch_label  # the network's name in metric labels: one label per ARCHS entry
     body = _Masked(learner.model.body, cxr.get("mask")).eval()
     return Extractor("classifier", arch_label(cxr["arch"]), body, cxr["image_size"], 1)
 

@@ -14,10 +14,11 @@ import pandas as pd
 from .data import FINDINGS
 
 # %% auto #0
-__all__ = ['RAW_VALUES', 'UNCERTAIN_POLICIES', 'NM_POLICIES', 'TABLE_POLICIES', 'STATES', 'IGNORE_INDEX', 'MULTICLASS',
-           'DAUG_GROUPS', 'DAUG_LEFT_OUT', 'SUPER_CLASSES', 'policy_name', 'raw_labels', 'impute', 'label_table',
-           'self_trained_targets', 'multiclass_targets', 'masked_bce', 'multiclass_ce', 'multiclass_positive_prob',
-           'super_class_targets', 'label_noise', 'truth_by_state']
+__all__ = ['RAW_VALUES', 'UNCERTAIN_POLICIES', 'NM_POLICIES', 'TABLE_POLICIES', 'POLICIES', 'DEFAULT_POLICY', 'STATES',
+           'IGNORE_INDEX', 'MULTICLASS', 'DAUG_GROUPS', 'DAUG_LEFT_OUT', 'SUPER_CLASSES', 'policy_name', 'check_policy',
+           'check_finding', 'raw_labels', 'impute', 'label_table', 'self_trained_targets', 'multiclass_targets',
+           'masked_bce', 'multiclass_ce', 'multiclass_positive_prob', 'super_class_targets', 'label_noise',
+           'truth_by_state']
 
 # %% ../nbs/02_labels.ipynb #fee3b22e
 RAW_VALUES = (1.0, 0.0, -1.0)  # the states a raw CheXpert label may hold besides blank (NaN)
@@ -45,10 +46,26 @@ def _check_policy(uncertain, not_mentioned):
         raise ValueError(f"unknown not-mentioned policy {not_mentioned!r}; valid policies: 0 (FillNM(0)), "
                          f"1 (FillNM(1)), None (keep blank missing)")
 
-def _check_finding(finding):
-    "Raise a ValueError listing the 14 valid names unless `finding` is a CheXpert observation."
+# %% ../nbs/02_labels.ipynb #b5b84dea
+POLICIES = {"FillNM(0) U-Ones": ("ones", 0), "FillNM(0) U-Zeros": ("zeros", 0), "FillNM(1) U-Ones": ("ones", 1),
+            "FillNM(1) U-Zeros": ("zeros", 1), "FillNM(0) U-Ignore": ("ignore", 0),
+            "FillNM(0) U-SelfTrained": ("selftrained", 0), "FillNM(0) U-MultiClass": ("multiclass", 0)}  # training policy -> (uncertain rule, blank rule)
+DEFAULT_POLICY = "FillNM(0) U-Ones"  # the thesis's choice (Table 8)
+
+# %% ../nbs/02_labels.ipynb #1705c5c3
+def check_policy(policy:str, # a key of POLICIES
+                )->tuple:
+    "(uncertain rule, blank rule) of `policy`, or a ValueError listing the valid policies."
+    if policy not in POLICIES: raise ValueError(f"unknown label policy {policy!r}; valid policies: {', '.join(map(repr, POLICIES))}")
+    return POLICIES[policy]
+
+# %% ../nbs/02_labels.ipynb #b4548c1a
+def check_finding(finding:str, # one of the 14 CheXpert observations (FINDINGS)
+                 )->str:
+    "`finding`, or a ValueError listing the 14 valid names."
     if finding not in FINDINGS:
-        raise ValueError(f"unknown finding {finding!r}; the 14 valid names are: {', '.join(FINDINGS)}")
+        raise ValueError(f"unknown finding {finding!r}: not one of the valid findings; the 14 valid names are: {', '.join(FINDINGS)}")
+    return finding
 
 # %% ../nbs/02_labels.ipynb #8ab52069
 def _show(v)->str:
@@ -101,7 +118,7 @@ def label_table(labels:pd.DataFrame|pd.Series, # the raw label table (values 1, 
                 finding:str, # one of the 14 CheXpert observations, e.g. "Pneumothorax"
                )->pd.DataFrame:
     "State counts and percentages of all rows for `finding`: the raw table, then each FillNM x U policy."
-    _check_finding(finding)
+    check_finding(finding)
     if isinstance(labels, pd.DataFrame):
         if finding not in labels.columns:
             raise ValueError(f"the label table has no column {finding!r}; its columns are: {', '.join(map(str, labels.columns))}")
@@ -234,7 +251,7 @@ def label_noise(reported:pd.DataFrame, # raw training labels (1, 0, -1, NaN), on
         raise ValueError("reported and true labels have different indexes; pass both tables of the same split")
     rows = []
     for f in findings:
-        _check_finding(f)
+        check_finding(f)
         for name, tab in (("reported", reported), ("true", true)):
             if f not in tab.columns: raise ValueError(f"the {name} table has no column {f!r}; pass a table with the finding")
         t = raw_labels(true[f])
@@ -260,7 +277,7 @@ def truth_by_state(reported:pd.DataFrame, # raw labels (1, 0, -1, NaN)
     "For each finding and raw state: how many images, and what fraction of them is truly positive."
     rows = []
     for f in findings:
-        _check_finding(f)
+        check_finding(f)
         x, t = raw_labels(reported[f]), raw_labels(true[f])
         for state, sel in [("positive (1)", x == 1), ("negative (0)", x == 0), ("uncertain (-1)", x == -1),
                            ("not mentioned (blank)", x.isna())]:

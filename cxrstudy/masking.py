@@ -16,7 +16,7 @@ from skimage.measure import approximate_polygon, find_contours, label, regionpro
 from skimage.transform import resize
 
 from .core import ArtifactStore
-from .data import as_hw
+from .data import as_hw, load_lung_masks
 
 # %% auto #0
 __all__ = ['LUNG_ARCHIVE', 'REF_SIZE', 'DEFAULT_Q', 'MASKS', 'resize_mask', 'real_lung_masks', 'split_lungs', 'lung_atlas',
@@ -45,8 +45,7 @@ def real_lung_masks(shape=REF_SIZE, # the frame (H, W), or an int for a square
                     store:ArtifactStore|None=None, # the artifact store of the decoded stack (default: the project's)
                    )->np.ndarray:
     "The real v7labs lung masks as an (N, H, W) uint8 0/1 stack, each stretched to `shape`."
-    from cxrstudy import data
-    try: masks = np.asarray(data.load_lung_masks(REF_SIZE, store=store))
+    try: masks = np.asarray(load_lung_masks(REF_SIZE, store=store))
     except (FileNotFoundError, ValueError, OSError) as e:
         err = FileNotFoundError if isinstance(e, FileNotFoundError) else ValueError
         raise err(f"could not read the real lung masks from torchxrayvision's data/{LUNG_ARCHIVE}: {e}. "

@@ -85,7 +85,7 @@ _SMOKE = get_profile("smoke", "data")  # the defaults of a bare PhantomSource():
 
 class PhantomSource(SourceBase):
     "The procedural chest-radiograph phantom as a data source: real CheXpert label rows, known true findings, rendered images."
-    name, splits = "phantom", SPLITS
+    name, splits, needs_data_dir = "phantom", SPLITS, False  # renders its images: refuses a --data-dir
     fingerprint_basis = "the renderer's version, the seed, the split sizes, the native size and the truth probabilities (images are rendered from them)"
     def __init__(self, seed:int=0, # seeds the patient split, the row draw, the truth and every image
                  n_train:int|None=_SMOKE["n_train"], n_valid:int|None=_SMOKE["n_valid"], n_test:int|None=_SMOKE["n_test"], # images per split (None: the whole pool)

@@ -103,9 +103,8 @@ class AnatomyBank:
     body: np.ndarray # (n, R, R) bool, inside the body outline
 
 # %% ../nbs/01d_radiograph.ipynb #27594c44
-def _chest_variant(R:int, rng:np.random.Generator):
-    "One chest without lungs: (attenuation, body thickness, body mask)."
-    from scipy.ndimage import gaussian_filter
+def _body_outline(R:int, rng:np.random.Generator):
+    "The chest's soft tissue (thorax, shoulders, arms, neck), drawn from `rng`: (thickness 0..1 float32, body weight 0..1, centre column as a fraction)."
     yy, xx = (np.mgrid[0:R, 0:R].astype(np.float32) + 0.5) / R
     cx, a = 0.5 + rng.normal(0, 0.004), rng.uniform(0.40, 0.47)
     dx = np.abs(xx - cx)
@@ -124,7 +123,13 @@ def _chest_variant(R:int, rng:np.random.Generator):
     T = np.maximum(T, 0.9 * np.sqrt(np.clip(1 - (dx / (1.3 * neck)) ** 2, 0, 1)) * (yy < 0.25))  # the neck
     body = np.clip((yy - ytop) * R / 2.0, 0, 1) * (T > 0)
     T = np.clip(T * body, 0, 1).astype(np.float32)
-    mu = 0.55 * T
+    return T, body, cx
+
+# %% ../nbs/01d_radiograph.ipynb #251e8032
+def _spine_and_airways(mu:np.ndarray, R:int, rng:np.random.Generator, cx:float, body:np.ndarray):
+    "Add the spine to the attenuation `mu` (in place, inside `body`) and take out the trachea and main bronchi."
+    yy, xx = (np.mgrid[0:R, 0:R].astype(np.float32) + 0.5) / R
+    dx = np.abs(xx - cx)
     # spine: vertebral bodies with brighter end plates, pedicles, under the mediastinum
     u = (xx - cx) / rng.uniform(0.040, 0.048)
     per = rng.uniform(0.050, 0.058); ph = ((yy - rng.uniform(0, per)) / per) % 1.0
@@ -138,6 +143,10 @@ def _chest_variant(R:int, rng:np.random.Generator):
     _poly(d, [(cx, yc - 0.01), (cx - 0.035, yc + 0.03), (cx - 0.075, yc + 0.065)], R, 1.0, 0.022)
     _poly(d, [(cx, yc - 0.01), (cx + 0.04, yc + 0.04), (cx + 0.085, yc + 0.08)], R, 1.0, 0.020)
     mu -= 0.06 * np.asarray(air)
+
+# %% ../nbs/01d_radiograph.ipynb #92ead18b
+def _rib_cage(R:int, rng:np.random.Generator, cx:float)->np.ndarray:
+    "The attenuation of the ribs and clavicles about the centre column `cx` (a fraction), drawn from `rng`."
     # ribs: posterior arcs from the spine out to the lateral wall, fainter anterior ribs running medially down
     post, ant, clav = (Image.new("F", (R, R)) for _ in range(3))
     dp, da, dc = ImageDraw.Draw(post), ImageDraw.Draw(ant), ImageDraw.Draw(clav)
@@ -164,7 +173,17 @@ def _chest_variant(R:int, rng:np.random.Generator):
                (cx + s * 0.31, cy_ - 0.04), (cx + s * 0.39, cy_ - 0.06)]
         _poly(dc, pts, R, 1.0, 0.030); _poly(dc, pts, R, 0.6, 0.015)
     bone = 0.06 * np.asarray(post) + 0.03 * np.asarray(ant) + 0.10 * np.asarray(clav)
-    mu += bone * body
+    return bone
+
+# %% ../nbs/01d_radiograph.ipynb #2375226f
+def _chest_variant(R:int, rng:np.random.Generator):
+    "One chest without lungs: (attenuation, body thickness, body mask)."
+    from scipy.ndimage import gaussian_filter
+    yy, xx = (np.mgrid[0:R, 0:R].astype(np.float32) + 0.5) / R
+    T, body, cx = _body_outline(R, rng)
+    mu = 0.55 * T
+    _spine_and_airways(mu, R, rng, cx, body)
+    mu += _rib_cage(R, rng, cx) * body
     if rng.random() < 0.6:  # gastric bubble under the left hemidiaphragm
         mu -= 0.10 * np.sqrt(np.clip(1 - ((xx - cx - 0.17) / 0.05) ** 2 - ((yy - 0.82) / 0.028) ** 2, 0, 1))
     mu = gaussian_filter(mu, 0.6 * R / 256)
@@ -319,59 +338,43 @@ def _lateral(xs:np.ndarray, x0:int, x1:int, side:int)->np.ndarray:
     return (1 - u) if side == RIGHT else u
 
 # %% ../nbs/01d_radiograph.ipynb #0f17ea38
-class _Scope:
-    """One finding layer being drawn. When the scene drops it, the finding is drawn as usual (the same random draws)
-    but onto scratch copies of the scene, and only where it would have changed the scene is kept (`sc.footprint`)."""
-    def __init__(self, sc, name:str): self.sc, self.name = sc, name
-    def __enter__(self):
-        sc = self.sc; sc.drawn.append(self.name)
-        if self.name not in sc.drop: return self
-        self.kept = sc.mu, sc.Lf, sc.Mk, sc.lines, sc.lung_lines, sc.masks
-        sc.mu, sc.Lf, sc.Mk = sc.mu.copy(), sc.Lf.copy(), sc.Mk.copy()
-        sc.lines, sc.lung_lines, sc.masks = _Layer(sc.R), _Layer(sc.R), (None if sc.masks is None else {})
-        return self
-    def __exit__(self, *exc):
-        sc = self.sc
-        if self.name not in sc.drop or exc[0] is not None: return False
-        mu, Lf, Mk, lines, lung_lines, masks = self.kept
-        # lung air and markings matter only where there is lung air (Lf > 0); the composition is pointwise after this
-        fp = (sc.mu != mu) | (((sc.Lf != Lf) | (sc.Mk != Mk)) & (Lf > 0))
-        for layer in (sc.lines, sc.lung_lines):
-            s = layer.support()
-            if s is not None: fp |= s
-        sc.footprint |= fp
-        sc.mu, sc.Lf, sc.Mk, sc.lines, sc.lung_lines, sc.masks = self.kept
-        return False
-
 @dataclass
 class _Scene:
     "The canonical-frame state of one image while it is being drawn."
-    R: int; rng: np.random.Generator; at: LungAtlas; kl: int
-    mu: np.ndarray; Lf: np.ndarray; Mk: np.ndarray
-    lines: _Layer; lung_lines: _Layer; dev: _Layer
-    masks: dict|None
-    bank: AnatomyBank; kb: int  # the chest variant (body thickness and outline) this image uses
+    size: int  # side of the canonical frame, in pixels
+    rng: np.random.Generator  # the image's generator
+    atlas: LungAtlas  # the real lung shapes
+    lung_index: int  # the lung shape (index into `atlas`) this image uses
+    attenuation: np.ndarray  # (size, size) float32 attenuation of the body and everything drawn into it
+    lung_air: np.ndarray  # (size, size) float32 lung air thickness, 0..1: filling air with fluid or tissue lowers it
+    markings: np.ndarray  # (size, size) float32 lung markings (vessels), shown only where there is lung air
+    lines: _Layer  # lines added to the attenuation everywhere (rib fractures)
+    lung_lines: _Layer  # lines that show only where there is lung air (septal lines, plate atelectasis)
+    device_lines: _Layer  # the support devices left in the image
+    masks: dict|None  # anatomy mask name -> (size, size) bool, or None when masks are not asked for
+    bank: AnatomyBank  # the chest variants (body thickness and outline)
+    body_index: int  # the chest variant (index into `bank`) this image uses
     drop: frozenset = frozenset()  # the layers drawn but left out of the image (see `layers_to_drop`)
     def __post_init__(self):
         self._edt, self.drawn, self.kinds, self.tube_side = {}, [], {}, None
-        self.footprint = np.zeros((self.R, self.R), bool) if self.drop else None  # where dropped layers would have changed the scene
+        self.footprint = np.zeros((self.size, self.size), bool) if self.drop else None  # where dropped layers would have changed the scene
     @property
     def px(self)->float:
         "One pixel of the 256 frame, in pixels of this frame."
-        return self.R / 256
+        return self.size / 256
     def box(self, side:int):
         "y0, y1, x0, x1 of lung `side`'s bounding box."
-        return (int(v) for v in self.at.box[self.kl, side])
+        return (int(v) for v in self.atlas.box[self.lung_index, side])
     def mark(self, name:str, sl, m):
         "Add the boolean window `m` at slices `sl` to anatomy mask `name` (only when masks are asked for)."
         if self.masks is None: return
-        full = self.masks.setdefault(name, np.zeros((self.R, self.R), bool)); full[sl] |= m
+        full = self.masks.setdefault(name, np.zeros((self.size, self.size), bool)); full[sl] |= m
     def edt(self, side:int):
         "Distance (pixels) to the edge of lung `side` inside its box, and the lung mask there (computed once)."
         if side not in self._edt:
             from scipy.ndimage import distance_transform_edt
             y0, y1, x0, x1 = self.box(side)
-            m = self.at.thick[self.kl, y0:y1, x0:x1] > 0
+            m = self.atlas.thick[self.lung_index, y0:y1, x0:x1] > 0
             self._edt[side] = (distance_transform_edt(np.pad(m, 1)).astype(np.float32)[1:-1, 1:-1], m)
         return self._edt[side]
     def layer(self, name:str)->_Scope:
@@ -380,9 +383,10 @@ class _Scene:
     def device_layer(self, kind:str)->_Tee:
         "Where device `kind` is drawn: the device layer (unless dropped) and, with masks or when dropped, its own layer."
         self.drawn.append(kind)
-        own = self.kinds[kind] = _Layer(self.R) if self.masks is not None or kind in self.drop else None
-        return _Tee(own) if kind in self.drop else _Tee(self.dev, own)
+        own = self.kinds[kind] = _Layer(self.size) if self.masks is not None or kind in self.drop else None
+        return _Tee(own) if kind in self.drop else _Tee(self.device_lines, own)
 
+# %% ../nbs/01d_radiograph.ipynb #a0ee4719
 def new_scene(R:int, # side of the canonical frame
               rng:np.random.Generator, # draws the lung shape, the chest variant and the markings
               anatomy:bool=False, # keep boolean masks of what is drawn
@@ -394,10 +398,35 @@ def new_scene(R:int, # side of the canonical frame
     return _Scene(R, rng, at, kl, bank.mu[kb].copy(), at.thick[kl] * np.float32(1 / 255), vb[kv].copy(),
                   _Layer(R), _Layer(R), _Layer(R), {} if anatomy else None, bank, kb, frozenset(drop))
 
+# %% ../nbs/01d_radiograph.ipynb #80f5557e
+class _Scope:
+    """One finding layer being drawn. When the scene drops it, the finding is drawn as usual (the same random draws)
+    but onto scratch copies of the scene, and only where it would have changed the scene is kept (`sc.footprint`)."""
+    def __init__(self, sc, name:str): self.sc, self.name = sc, name
+    def __enter__(self):
+        sc = self.sc; sc.drawn.append(self.name)
+        if self.name not in sc.drop: return self
+        self.kept = sc.attenuation, sc.lung_air, sc.markings, sc.lines, sc.lung_lines, sc.masks
+        sc.attenuation, sc.lung_air, sc.markings = sc.attenuation.copy(), sc.lung_air.copy(), sc.markings.copy()
+        sc.lines, sc.lung_lines, sc.masks = _Layer(sc.size), _Layer(sc.size), (None if sc.masks is None else {})
+        return self
+    def __exit__(self, *exc):
+        sc = self.sc
+        if self.name not in sc.drop or exc[0] is not None: return False
+        attenuation, lung_air, markings, lines, lung_lines, masks = self.kept
+        # lung air and markings matter only where there is lung air (lung_air > 0); the composition is pointwise after this
+        fp = (sc.attenuation != attenuation) | (((sc.lung_air != lung_air) | (sc.markings != markings)) & (lung_air > 0))
+        for layer in (sc.lines, sc.lung_lines):
+            s = layer.support()
+            if s is not None: fp |= s
+        sc.footprint |= fp
+        sc.attenuation, sc.lung_air, sc.markings, sc.lines, sc.lung_lines, sc.masks = self.kept
+        return False
+
 # %% ../nbs/01d_radiograph.ipynb #8588b362
 def _ellipse(sc:_Scene, cy, cx, ry, rx, tilt:float, dens:float, air_keep:float, name:str|None=None, floor:float|None=None):
     "A soft-tissue ellipsoid (heart, aortic knob): adds `dens` x its thickness (fading below row `floor`) and keeps `air_keep` of the lung air behind it."
-    w = _win(cy, cx, max(ry, rx) + 2, max(ry, rx) + 2, sc.R)
+    w = _win(cy, cx, max(ry, rx) + 2, max(ry, rx) + 2, sc.size)
     if w is None: return
     sl, ys, xs = w
     c, s = math.cos(tilt), math.sin(tilt)
@@ -405,20 +434,20 @@ def _ellipse(sc:_Scene, cy, cx, ry, rx, tilt:float, dens:float, air_keep:float, 
     r2 = u * u + v * v
     occ = np.clip((1 - np.sqrt(r2)) * min(rx, ry) / (1.2 * sc.px), 0, 1)
     th = np.sqrt(np.clip(1 - r2, 0, 1))
-    if floor is not None: th = th * np.clip((floor - ys) / (0.03 * sc.R), 0, 1)  # no extra density below the diaphragm
-    sc.mu[sl] += dens * th; sc.Lf[sl] *= 1 - (1 - air_keep) * occ
+    if floor is not None: th = th * np.clip((floor - ys) / (0.03 * sc.size), 0, 1)  # no extra density below the diaphragm
+    sc.attenuation[sl] += dens * th; sc.lung_air[sl] *= 1 - (1 - air_keep) * occ
     if name: sc.mark(name, sl, occ > 0.5)
 
 def _medial_edges(sc:_Scene, y:float):
     "Columns of the right lung's and the left lung's medial edges on row `y` (None where that lung is absent)."
-    row, sp = sc.at.thick[sc.kl, int(y)] > 0, int(sc.at.split[sc.kl])
+    row, sp = sc.atlas.thick[sc.lung_index, int(y)] > 0, int(sc.atlas.split[sc.lung_index])
     r, l = np.flatnonzero(row[:sp]), np.flatnonzero(row[sp:])
     return (int(r[-1]) if len(r) else None), (sp + int(l[0]) if len(l) else None)
 
 def _heart(sc:_Scene, enlarged:bool, ap:bool):
     """Heart and aortic knob. A normal heart is at least as wide as the gap the real lung mask leaves for it; AP films magnify it by
     5-12% (it is far from the detector); cardiomegaly enlarges it by 8-35%, mostly toward the patient's left."""
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     cy = R * (0.625 + rng.normal(0, 0.01))
     xr, xl = _medial_edges(sc, cy - 0.03 * R)
     cx0, rx0 = 0.535 * R, rng.uniform(0.125, 0.145) * R  # a cardiothoracic ratio of about 0.4-0.45
@@ -428,7 +457,7 @@ def _heart(sc:_Scene, enlarged:bool, ap:bool):
     mag = rng.uniform(1.05, 1.12) if ap else 1.0
     rx, ry = rx0 * hs * mag, 0.74 * rx0 * hs * (1 + 0.5 * (mag - 1))
     cx = cx0 + rng.normal(0, 0.006) * R + 0.35 * (rx - rx0)
-    _ellipse(sc, cy, cx, ry, rx, rng.uniform(0.35, 0.6), 0.07, 0.2, "heart", floor=sc.at.box[sc.kl, :, 1].min())
+    _ellipse(sc, cy, cx, ry, rx, rng.uniform(0.35, 0.6), 0.07, 0.2, "heart", floor=sc.atlas.box[sc.lung_index, :, 1].min())
     ky, kr = R * rng.uniform(0.28, 0.32), R * rng.uniform(0.025, 0.035)
     kx = _medial_edges(sc, ky)[1]
     _ellipse(sc, ky, kx if kx is not None else 0.565 * R, kr, kr, 0.0, 0.03, 0.3)
@@ -436,7 +465,7 @@ def _heart(sc:_Scene, enlarged:bool, ap:bool):
 # %% ../nbs/01d_radiograph.ipynb #520e5fc1
 def _breasts(sc:_Scene):
     "Breast shadows: soft-tissue domes over both lower zones with a curved lower edge."
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     dens, by, br = rng.uniform(0.05, 0.11), R * rng.uniform(0.60, 0.70), R * rng.uniform(0.14, 0.20)
     for s in (-1, 1):
         bx = R * (0.5 + s * rng.uniform(0.19, 0.26))
@@ -444,19 +473,19 @@ def _breasts(sc:_Scene):
         if w is None: continue
         sl, ys, xs = w
         r2 = ((xs - bx) ** 2 + (ys - by) ** 2) / br ** 2
-        sc.mu[sl] += dens * np.sqrt(np.clip(1 - r2, 0, 1)) * np.clip((ys - (by - 0.5 * br)) / (0.6 * br), 0, 1)
+        sc.attenuation[sl] += dens * np.sqrt(np.clip(1 - r2, 0, 1)) * np.clip((ys - (by - 0.5 * br)) / (0.6 * br), 0, 1)
 
 # %% ../nbs/01d_radiograph.ipynb #43fa2312
 def _wide_mediastinum(sc:_Scene):
     "Enlarged cardiomediastinum: the upper mediastinum widened over the medial lungs."
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     cx, wm = R * (0.5 + rng.normal(0, 0.006)), R * rng.uniform(0.085, 0.12)
     ya, yb = R * 0.12, R * rng.uniform(0.42, 0.50)
     w = _win((ya + yb) / 2, cx, (yb - ya) / 2 + 2, wm + 2, R)
     sl, ys, xs = w
     half = wm * (0.75 + 0.25 * np.sin(np.pi * np.clip((ys - ya) / (yb - ya), 0, 1)))  # bulging in its middle
     occ = np.clip((half - np.abs(xs - cx)) / (2.5 * sc.px), 0, 1) * np.clip((yb - ys) / (0.06 * R), 0, 1)
-    sc.Lf[sl] *= 1 - 0.9 * occ; sc.mu[sl] += 0.05 * occ
+    sc.lung_air[sl] *= 1 - 0.9 * occ; sc.attenuation[sl] += 0.05 * occ
     sc.mark("mediastinum", sl, occ > 0.5)
 
 # %% ../nbs/01d_radiograph.ipynb #ffe21dfe
@@ -476,8 +505,8 @@ def _pneumothorax(sc:_Scene, side:int):
     space = np.clip(dl - d + 0.5, 0, 1) * m
     line = np.exp(-((d - dl) / (0.6 * sc.px)) ** 2) * (dl > sc.px) * m
     sl = (slice(y0, y1), slice(x0, x1))
-    sc.Mk[sl] *= 1 - space
-    sc.mu[sl] += rng.uniform(0.06, 0.14) * line - 0.06 * space
+    sc.markings[sl] *= 1 - space
+    sc.attenuation[sl] += rng.uniform(0.06, 0.14) * line - 0.06 * space
     sc.mark("pneumothorax", sl, space > 0.5)
 
 # %% ../nbs/01d_radiograph.ipynb #828dfd81
@@ -491,14 +520,14 @@ def _siim_regions(R:int)->tuple:
 
 def _siim_pneumothorax(sc:_Scene, tries:int=8)->int|None:
     "A real SIIM-ACR region fitted into this lung and drawn (see the text); returns its side, or None when no draw fits."
-    siim, ks, sides, split = _siim_regions(sc.R)
-    lung = sc.at.thick[sc.kl] > 0
+    siim, ks, sides, split = _siim_regions(sc.size)
+    lung = sc.atlas.thick[sc.lung_index] > 0
     for _ in range(tries):
         j = int(sc.rng.integers(len(ks))); side = int(sides[j])
-        lung_side = side_part(lung, side, int(sc.at.split[sc.kl]))
+        lung_side = side_part(lung, side, int(sc.atlas.split[sc.lung_index]))
         region = fit_region(side_part(siim.mask(int(ks[j])), side, split), lung_side, side, sc.rng, from_side=side)
         if region.any():
-            draw_region(sc.mu, sc.Mk, region, lung_side, sc.rng, sc.px)
+            draw_region(sc.attenuation, sc.markings, region, lung_side, sc.rng, sc.px)
             sc.mark("pneumothorax", (slice(None), slice(None)), region)
             return side
     return None
@@ -508,9 +537,9 @@ def _effusion(sc:_Scene, side:int, ap:bool):
     """Pleural effusion: fluid fills the lung base from below. Upright films show a meniscus that climbs the lateral
     wall and blunts the costophrenic angle (small volumes only blunt it); some supine AP films show a veil that
     thickens toward the base instead. Volume: log-uniform 5-50% of the lung's height."""
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     y0, y1, x0, x1 = sc.box(side)
-    m = sc.at.thick[sc.kl, y0:y1, x0:x1] > 0
+    m = sc.atlas.thick[sc.lung_index, y0:y1, x0:x1] > 0
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     u = _lateral(np.arange(x0, x1, dtype=np.float32)[None, :], x0, x1, side)
     vol, H = math.exp(rng.uniform(math.log(0.05), math.log(0.5))), y1 - y0
@@ -521,19 +550,19 @@ def _effusion(sc:_Scene, side:int, ap:bool):
         f = np.clip((ys - top) / (0.035 * R) + 0.3, 0, 1)
     f = f * m
     sl = (slice(y0, y1), slice(x0, x1))
-    sc.Lf[sl] *= 1 - 0.95 * f; sc.Mk[sl] *= 1 - f; sc.mu[sl] += 0.03 * f
+    sc.lung_air[sl] *= 1 - 0.95 * f; sc.markings[sl] *= 1 - f; sc.attenuation[sl] += 0.03 * f
     sc.mark("effusion", sl, f > 0.5)
 
 # %% ../nbs/01d_radiograph.ipynb #0a2fc7af
 def _blob(sc:_Scene, cy, cx, r:float, amp:float, patch:float, edge:float=1.2):
     "An airspace opacity: lung air replaced over an irregular patch (a disc roughened by smooth noise) of radius `r`."
-    w = _win(cy, cx, 1.5 * r, 1.5 * r, sc.R)
+    w = _win(cy, cx, 1.5 * r, 1.5 * r, sc.size)
     sl, ys, xs = w
-    nb = noise_bank(sc.R)[sc.rng.integers(6)][sl]
+    nb = noise_bank(sc.size)[sc.rng.integers(6)][sl]
     rr = ((ys - cy) ** 2 + (xs - cx) ** 2) / r ** 2
     o = np.clip((1 - rr) * edge + patch * nb, 0, 1) * amp
-    sc.Lf[sl] *= 1 - o; sc.Mk[sl] *= 1 - 0.6 * o
-    sc.mark("opacity", sl, (o > 0.25) & (sc.at.thick[sc.kl][sl] > 0))
+    sc.lung_air[sl] *= 1 - o; sc.markings[sl] *= 1 - 0.6 * o
+    sc.mark("opacity", sl, (o > 0.25) & (sc.atlas.thick[sc.lung_index][sl] > 0))
 
 def _side(rng)->int:
     "A random lung: the right one a little more often."
@@ -542,39 +571,39 @@ def _side(rng)->int:
 # %% ../nbs/01d_radiograph.ipynb #fa7584ec
 def _airspace(sc:_Scene, tr:dict):
     "Consolidation (dense, lobar), pneumonia (patchy, lower zones), other lung opacity (fainter), edema (perihilar, bilateral, Kerley lines)."
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     if tr["Consolidation"]:
         with sc.layer("consolidation"):
             for _ in range(rng.integers(1, 3)):
-                cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng))
+                cy, cx = _lung_point(rng, sc.atlas, sc.lung_index, _side(rng))
                 _blob(sc, cy, cx, R * rng.uniform(0.06, 0.11), rng.uniform(0.5, 0.85), 0.35)
     if tr["Pneumonia"]:
         with sc.layer("pneumonia"):
             for _ in range(rng.integers(1, 4)):
-                cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng), v_range=(0.45, 0.9))
+                cy, cx = _lung_point(rng, sc.atlas, sc.lung_index, _side(rng), v_range=(0.45, 0.9))
                 _blob(sc, cy, cx, R * rng.uniform(0.05, 0.09), rng.uniform(0.35, 0.7), 0.7)
     if tr["Lung Opacity"]:
         with sc.layer("lung_opacity"):
             for _ in range(rng.integers(1, 3)):
-                cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng))
+                cy, cx = _lung_point(rng, sc.atlas, sc.lung_index, _side(rng))
                 _blob(sc, cy, cx, R * rng.uniform(0.04, 0.09), rng.uniform(0.25, 0.55), 0.6)
     if tr["Edema"]:
         with sc.layer("edema"): _edema(sc)
 
 def _edema(sc:_Scene):
     "Edema: perihilar haze in both lungs and Kerley B lines at the bases."
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     amp = rng.uniform(0.25, 0.55)
     for side, (hx, hy) in ((RIGHT, (0.40, 0.45)), (LEFT, (0.60, 0.45))):
         sx, sy, cx, cy = R * rng.uniform(0.10, 0.15), R * rng.uniform(0.12, 0.18), hx * R, hy * R
         sl, ys, xs = _win(cy, cx, 2.5 * sy, 2.5 * sx, R)
         o = amp * np.exp(-0.5 * (((xs - cx) / sx) ** 2 + ((ys - cy) / sy) ** 2))
-        sc.Lf[sl] *= 1 - o; sc.Mk[sl] *= 1 - 0.5 * o
-        sc.mark("opacity", sl, (o > 0.25) & (sc.at.thick[sc.kl][sl] > 0))
+        sc.lung_air[sl] *= 1 - o; sc.markings[sl] *= 1 - 0.5 * o
+        sc.mark("opacity", sl, (o > 0.25) & (sc.atlas.thick[sc.lung_index][sl] > 0))
         y0, y1, x0, x1 = sc.box(side)
         for _ in range(rng.integers(2, 6)):  # Kerley B lines: short horizontal lines from the pleura at the bases
             y = int(y0 + rng.uniform(0.6, 0.9) * (y1 - y0 - 1))
-            xs_ = np.flatnonzero(sc.at.thick[sc.kl, y, x0:x1] > 0)
+            xs_ = np.flatnonzero(sc.atlas.thick[sc.lung_index, y, x0:x1] > 0)
             if not len(xs_): continue
             xe = x0 + (xs_[0] if side == RIGHT else xs_[-1]); s = 1 if side == RIGHT else -1
             sc.lung_lines.line([(xe, y), (xe + s * 0.035 * R, y + rng.normal(0, 0.5))], 0.06, sc.px)
@@ -582,10 +611,10 @@ def _edema(sc:_Scene):
 # %% ../nbs/01d_radiograph.ipynb #6cfcd4e4
 def _atelectasis(sc:_Scene):
     "Plate-like atelectasis: a thin, slightly oblique band of density in a lower zone."
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     side = _side(rng)
-    ya, xa = _lung_point(rng, sc.at, sc.kl, side, (0.55, 0.85), (0.15, 0.3))
-    yb, xb = _lung_point(rng, sc.at, sc.kl, side, (0.55, 0.85), (0.7, 0.85))
+    ya, xa = _lung_point(rng, sc.atlas, sc.lung_index, side, (0.55, 0.85), (0.15, 0.3))
+    yb, xb = _lung_point(rng, sc.atlas, sc.lung_index, side, (0.55, 0.85), (0.7, 0.85))
     yb = ya + np.clip(yb - ya, -0.04 * R, 0.04 * R)
     sc.lung_lines.line([(xa, ya), ((xa + xb) / 2, (ya + yb) / 2 + rng.normal(0, 2)), (xb, yb)],
                        rng.uniform(0.10, 0.18), rng.uniform(3, 6) * sc.px)
@@ -593,13 +622,13 @@ def _atelectasis(sc:_Scene):
 # %% ../nbs/01d_radiograph.ipynb #0fd99127
 def _nodule(sc:_Scene):
     "Lung lesion: one or two round nodules or a mass with a sharp edge."
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     for _ in range(rng.integers(1, 3)):
-        cy, cx = _lung_point(rng, sc.at, sc.kl, _side(rng))
+        cy, cx = _lung_point(rng, sc.atlas, sc.lung_index, _side(rng))
         r = R * rng.uniform(0.012, 0.045)
         sl, ys, xs = _win(cy, cx, r + 2, r + 2, R)
         o = np.clip((1 - np.sqrt(((ys - cy) ** 2 + (xs - cx) ** 2)) / r) * r / (1.2 * sc.px), 0, 1) * rng.uniform(0.7, 1.0)
-        sc.Lf[sl] *= 1 - o; sc.mu[sl] += 0.03 * o
+        sc.lung_air[sl] *= 1 - o; sc.attenuation[sl] += 0.03 * o
         sc.mark("opacity", sl, o > 0.35)
 
 # %% ../nbs/01d_radiograph.ipynb #6ebb746f
@@ -615,14 +644,14 @@ def _pleural_other(sc:_Scene):
         np.clip((u - 0.5) / 0.3, 0, 1) * np.clip(1 - np.abs(v - 0.55) / 0.3, 0, 1)
     o = np.clip(rng.uniform(2, 5) * sc.px * g - d + 0.5, 0, 1) * m
     sl = (slice(y0, y1), slice(x0, x1))
-    sc.Lf[sl] *= 1 - 0.9 * o; sc.mu[sl] += 0.03 * o
+    sc.lung_air[sl] *= 1 - 0.9 * o; sc.attenuation[sl] += 0.03 * o
 
 # %% ../nbs/01d_radiograph.ipynb #d519aaca
 def _fracture(sc:_Scene):
     "Rib fracture: a callus (a small bright swelling) with a dark cleft on a lateral rib."
-    rng, R = sc.rng, sc.R
+    rng, R = sc.rng, sc.size
     side = _side(rng)
-    y, x = _lung_point(rng, sc.at, sc.kl, side, (0.2, 0.7), (0.88, 1.0))
+    y, x = _lung_point(rng, sc.atlas, sc.lung_index, side, (0.2, 0.7), (0.88, 1.0))
     x += (-1 if side == RIGHT else 1) * 0.015 * R
     rx, ry = 0.018 * R, 0.010 * R
     sc.lines.draw.ellipse([x - rx, y - ry, x + rx, y + ry], fill=0.10)
@@ -636,8 +665,8 @@ DEVICE_PROBS = dict(  # (AP, PA) probability that each device is present when Su
 P_CHEST_TUBE = (0.75, 0.12)  # probability of a chest tube with a true pneumothorax, and without one
 
 def _devices(sc:_Scene, ptx_side:int|None, ap:bool)->list:
-    "Draw support devices into `sc.dev` (each kind through `sc.device_layer`); returns the kinds drawn and sets `sc.tube_side`."
-    rng, R, px = sc.rng, sc.R, sc.px
+    "Draw support devices into `sc.device_lines` (each kind through `sc.device_layer`); returns the kinds drawn and sets `sc.tube_side`."
+    rng, R, px = sc.rng, sc.size, sc.px
     chosen = [k for k, p in DEVICE_PROBS.items() if rng.random() < p[0 if ap else 1]]
     if rng.random() < P_CHEST_TUBE[0 if ptx_side is not None else 1]: chosen.append("chest_tube")
     if not chosen: chosen.append(("ecg_leads", "central_line", "pacemaker", "sternal_wires")[rng.integers(4)])
@@ -864,14 +893,30 @@ def _scene_of(row, rng:np.random.Generator, R:int, anatomy:bool, pneumothorax:st
     if tr["Support Devices"]: _devices(sc, ptx_side, ap)  # a dropped pneumothorax keeps its side: the tube stays put
     return sc, ap
 
+# %% ../nbs/01d_radiograph.ipynb #5f2b1e7e
+def _masks_of(sc:_Scene, my, mx, passes:int, mk:np.ndarray|None)->dict:
+    """The image's masks (ANATOMY_KEYS) on the film. Anatomy and findings: their scene masks, resampled. Each device kind:
+    every pixel it changes (its drawn pixels through the warp's stencils and the blur), so outside it a twin without
+    the device is the image itself; "devices" is their union."""
+    R, zero = sc.size, np.zeros((sc.size, sc.size), bool)
+    canon = dict(sc.masks, lungs=sc.atlas.thick[sc.lung_index] > 0, body=sc.bank.body[sc.body_index])
+    out = {k: (_warp_mask(canon[k], my, mx) if k in canon else zero.copy()) for k in ("lungs", "heart", "body", "mediastinum", "pneumothorax", "effusion", "opacity")}
+    for k in DEVICE_KINDS:
+        s = sc.kinds[k].support() if k in sc.kinds and k not in sc.drop else None
+        out[k] = zero.copy() if s is None else _film_support(s, my, mx, passes)
+    out["devices"] = np.logical_or.reduce([out[k] for k in DEVICE_KINDS])
+    out["markers"] = zero.copy() if mk is None else mk
+    return {k: out[k] for k in ANATOMY_KEYS}
+
+# %% ../nbs/01d_radiograph.ipynb #df9bf473
 def _film_of(sc:_Scene, ap:bool, anatomy:bool)->dict:
     "Compose the scene (lung air carries the markings) and expose it: the uint8 image, its masks and the film's maps."
-    R, rng, bank, kb, mu = sc.R, sc.rng, sc.bank, sc.kb, sc.mu
+    R, rng, bank, kb, mu = sc.size, sc.rng, sc.bank, sc.body_index, sc.attenuation
     a = sc.lung_lines.array()
-    if a is not None: mu += a * (sc.Lf > 0.02)
+    if a is not None: mu += a * (sc.lung_air > 0.02)
     air, mark = rng.uniform(0.30, 0.36), rng.uniform(0.08, 0.12)
-    t = sc.Mk * np.float32(mark); t -= np.float32(air); t *= sc.Lf; t *= bank.T[kb]; mu += t
-    for layer in (sc.lines, sc.dev):
+    t = sc.markings * np.float32(mark); t -= np.float32(air); t *= sc.lung_air; t *= bank.T[kb]; mu += t
+    for layer in (sc.lines, sc.device_lines):
         a = layer.array()
         if a is not None: mu += a
     # acquisition: patient scale and position, exposure, heel effect, noise, blur, collimation, burned-in text
@@ -883,20 +928,6 @@ def _film_of(sc:_Scene, ap:bool, anatomy:bool)->dict:
     film = dict(image=I.astype(np.uint8), masks=None, maps=(my, mx), passes=passes, text=mk)
     if anatomy: film["masks"] = _masks_of(sc, my, mx, passes, None if no_text else mk)
     return film
-
-def _masks_of(sc:_Scene, my, mx, passes:int, mk:np.ndarray|None)->dict:
-    """The image's masks (ANATOMY_KEYS) on the film. Anatomy and findings: their scene masks, resampled. Each device kind:
-    every pixel it changes (its drawn pixels through the warp's stencils and the blur), so outside it a twin without
-    the device is the image itself; "devices" is their union."""
-    R, zero = sc.R, np.zeros((sc.R, sc.R), bool)
-    canon = dict(sc.masks, lungs=sc.at.thick[sc.kl] > 0, body=sc.bank.body[sc.kb])
-    out = {k: (_warp_mask(canon[k], my, mx) if k in canon else zero.copy()) for k in ("lungs", "heart", "body", "mediastinum", "pneumothorax", "effusion", "opacity")}
-    for k in DEVICE_KINDS:
-        s = sc.kinds[k].support() if k in sc.kinds and k not in sc.drop else None
-        out[k] = zero.copy() if s is None else _film_support(s, my, mx, passes)
-    out["devices"] = np.logical_or.reduce([out[k] for k in DEVICE_KINDS])
-    out["markers"] = zero.copy() if mk is None else mk
-    return {k: out[k] for k in ANATOMY_KEYS}
 
 # %% ../nbs/01d_radiograph.ipynb #446d497c
 def render_phantom(row, # the TRUE findings (FINDINGS keys, 1 = present) and optionally "AP/PA", "Sex"; a dict or Series
@@ -941,7 +972,7 @@ def render_twin(row, # as for `render_phantom`
     drawn = set(sc.drawn) | {"markers"}  # every film carries at least a laterality letter
     dropped = tuple(l for l in LAYERS if l in sc.drop and l in drawn)
     absent = tuple(n for n in names if not (layers_to_drop(n) & drawn))
-    fp = sc.footprint if sc.footprint is not None else np.zeros((sc.R, sc.R), bool)
+    fp = sc.footprint if sc.footprint is not None else np.zeros((sc.size, sc.size), bool)
     for k in dropped:
         if k in sc.kinds: fp |= sc.kinds[k].support()
     extent, changed = (_film_support(fp, *film["maps"], n) for n in (0, film["passes"]))

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .core import PROFILES, RunManifest, cache_dir, project_root, utc_now, atomic_path
 from .data import FINDINGS
-from .sources import open_source, source_names
+from .sources import open_source, source_class, source_names
 from .cache import require_rows
 from .site import STUDY_TITLE, SiteError, chapter_name, choose_renderer, render_site
 
@@ -168,10 +168,14 @@ def check_request(profile:str, source:str, data_dir, only, params:dict, out, cha
         raise UsageError(f"unknown source {source!r}; choose one of: {', '.join(source_names())}")
     if data_dir is not None and not Path(data_dir).is_dir():
         raise UsageError(f"--data-dir {data_dir} does not exist; point it at your CheXpert-v1.0-small folder (see data/README.md)")
-    if source == "chexpert" and data_dir is None:
-        raise UsageError("--source chexpert needs --data-dir pointing at a CheXpert-v1.0-small folder (see data/README.md)")
-    if source == "phantom" and data_dir is not None:
-        raise UsageError(f"--data-dir is read only with --source chexpert; the phantom is embedded (drop --data-dir {data_dir} or add --source chexpert)")
+    need = getattr(source_class(source), "needs_data_dir", None)  # the source says; None: it checks data_dir itself
+    if need and data_dir is None:
+        raise UsageError(f"--source {source} needs --data-dir pointing at {source_class(source).data_dir_help}")
+    if need is False and data_dir is not None:
+        readers = [n for n in source_names() if getattr(source_class(n), "needs_data_dir", None)]
+        add = f" or add --source {readers[0]}" if readers else ""
+        raise UsageError(f"--data-dir is read only with --source {' or --source '.join(readers) or '(none)'}; "
+                         f"the {source} source reads no data folder (drop --data-dir {data_dir}{add})")
     owned = [n for n in params if n in RUNNER_OPTIONS]
     if owned:
         raise UsageError(f"-p {owned[0]}: {owned[0]!r} is set by the runner; use {RUNNER_OPTIONS[owned[0]]} instead")

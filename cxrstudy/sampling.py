@@ -20,10 +20,10 @@ from .core import get_profile
 # %% auto #0
 __all__ = ['DIFFUSION_VERSION', 'BETA_SCHEDULES', 'PREDICTION_TYPES', 'TRAINED_FOR', 'CONDITIONINGS', 'SAMPLERS',
            'INVERSION_MIN_ALPHA_BAR', 'diffusion_config', 'block_types', 'make_unet', 'make_scheduler', 'n_params',
-           'to_model', 'to_uint8', 'image_generators', 'randn_like_images', 'Diffusion', 'new_diffusion', 'add_noise',
-           'label_ids', 'null_condition', 'cond_images', 'guided_eps', 'Step', 'alpha_bar', 'ddim_step', 'ddpm_step',
-           'sampler_timesteps', 'eps_x0', 'Sampler', 'register_sampler', 'get_sampler', 'StepState', 'sample',
-           'denoise_from', 'inversion_end', 'invert', 'reconstruct', 'reconstruction_quality']
+           'to_model', 'model_to_uint8', 'image_generators', 'randn_like_images', 'Diffusion', 'new_diffusion',
+           'add_noise', 'label_ids', 'null_condition', 'cond_images', 'guided_eps', 'Step', 'alpha_bar', 'ddim_step',
+           'ddpm_step', 'sampler_timesteps', 'eps_x0', 'Sampler', 'register_sampler', 'get_sampler', 'StepState',
+           'sample', 'denoise_from', 'inversion_end', 'invert', 'reconstruct', 'reconstruction_quality']
 
 # %% ../nbs/06b_sampling.ipynb #bbd7ddfe
 DIFFUSION_VERSION = 3  # 3: classes, vector and image conditioning, prediction types, min-SNR weights, raw weights stored
@@ -139,7 +139,7 @@ def to_model(images, in_channels:int=1)->torch.Tensor:
     if x.ndim != 3: raise ValueError(f"images must be (N, H, W) or (H, W), got shape {tuple(x.shape)}")
     return (x.float() / 127.5 - 1)[:, None].repeat(1, in_channels, 1, 1)
 
-def to_uint8(x:torch.Tensor)->np.ndarray:
+def model_to_uint8(x:torch.Tensor)->np.ndarray:
     "Model-space images (N, C, H, W) in [-1, 1] as uint8 (N, H, W) (channels averaged)."
     return ((x.detach().float().mean(1).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
 
@@ -514,7 +514,7 @@ def _generate(model:Diffusion, n:int, first, t_start:int, *, tag:str, seed:int, 
         walk = spec.start(model, t_start, steps, eta, clip_sample)  # a fresh walk per batch: multistep solvers keep history
         x = _walk(model, first(a, b, gens), walk, None if ids is None else ids[a:b], guidance, gens, rows=range(a, b), hook=hook,
                   cond=None if cimg is None else cimg[a:b].to(model.device), bar=bar)
-        out.append(x if output_type == "tensor" else to_uint8(x))
+        out.append(x if output_type == "tensor" else model_to_uint8(x))
     if bar is not None: bar.close()
     s, c = model.config["image_size"], model.config["in_channels"]
     if output_type == "tensor": return torch.cat(out) if out else torch.zeros(0, c, s, s)

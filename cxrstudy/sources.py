@@ -22,7 +22,7 @@ from .data import (FINDINGS, META_COLUMNS, BadImageError, check_label_table, che
 # %% auto #0
 __all__ = ['CONTRACT', 'SOURCES', 'ENTRY_POINT_GROUP', 'VIEWS', 'IMAGE_SUFFIXES', 'TEST_LABEL_FILES', 'LAYOUT', 'DataSource',
            'contract_gaps', 'SourceBase', 'register_source', 'source_names', 'open_source', 'LabelTableSource',
-           'ChexpertSource', 'make_fake_chexpert']
+           'ChexpertSource', 'source_class', 'make_fake_chexpert']
 
 # %% ../nbs/01a_sources.ipynb #8e134be9
 @runtime_checkable
@@ -62,6 +62,8 @@ def contract_gaps(obj)->list:
 class SourceBase:
     "The bad-image log every source shares (`bad_images`, `record_bad`); the policy defaults to 'raise'."
     name, on_bad_image, fingerprint_basis = "source", "raise", ""
+    needs_data_dir = None  # True: the source reads a --data-dir and needs one; False: it reads none and refuses one; None: it decides
+    data_dir_help = "a data folder"  # what --data-dir should point at, for the runner's messages
     @property
     def bad_images(self)->list:
         "The bad images met so far: dicts with split, row, path, reason."
@@ -255,7 +257,8 @@ def _read_csv(path:Path, required:list)->pd.DataFrame:
 # %% ../nbs/01a_sources.ipynb #fa7f9b3e
 class ChexpertSource(_TableSource):
     "A user's CheXpert folder: splits train/holdout (patient 80/20 of train.csv), valid, and test when labels are given."
-    name = "chexpert"
+    name, needs_data_dir = "chexpert", True
+    data_dir_help = "a CheXpert-v1.0-small folder (see data/README.md)"
     def __init__(self, data_dir, # the CheXpert-v1.0-small (or CheXpert-v1.0) folder, or the folder holding it
                  test_labels_csv=None, # test labels: groundtruth.csv (per study) or a CSV with a Path column; None: look in data_dir; False: none
                  view:str="frontal", # frontal | lateral | both
@@ -378,6 +381,14 @@ def __repr__(self:ChexpertSource):
            ", ".join(f"{s}={len(t)}" for s, t in self._tables.items()) + ")"
 
 register_source("chexpert", ChexpertSource.from_profile, replace=True)
+
+# %% ../nbs/01a_sources.ipynb #75d5ad64
+def source_class(name:str, # a registered source (see `source_names()`)
+                )->type|None:
+    "The class behind source `name`'s factory (the class itself, or the owner of a classmethod such as `from_profile`); None for a plain function."
+    f = SOURCES[name]
+    owner = f if isinstance(f, type) else getattr(f, "__self__", None)
+    return owner if isinstance(owner, type) else None
 
 # %% ../nbs/01a_sources.ipynb #9d63596e
 def make_fake_chexpert(folder:Path|str, # where to create CheXpert-v1.0-small/

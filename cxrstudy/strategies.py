@@ -16,7 +16,10 @@ import pandas as pd
 from .core import ArtifactStore, config_key, get_profile
 from .augment import METHODS, augment_dataset
 from .cache import cached_split
-from .classify import DEFAULT_POLICY, evaluate, features, policy_targets, read_split, train_classifier
+from .data import resize_gray
+from .metrics import SCORES, bootstrap_ci
+from .classify import DEFAULT_POLICY, arms_table, evaluate, features, policy_targets, read_split, train_classifier
+from .sampling import add_noise, denoise_from
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'AUG_SOURCES', 'THESIS_RATIOS', 'THESIS_METRICS', 'THESIS_NOTES', 'check_strategy', 'check_aug_source',
@@ -268,8 +271,6 @@ def sdedit(model, # a trained `cxrstudy.sampling.Diffusion` (e.g. `train_diffusi
            batch_size:int=16, # images per forward pass
           )->Callable:
     "The SDEdit variation `vary(images, labels, seed, ids=None)`: noise to t_s = s·(T-1) (DDPM eq. 4), denoise conditioned on the label; image i's noise is keyed by (seed, ids[i]) (None: by its position)."
-    from cxrstudy.sampling import add_noise, denoise_from
-    from cxrstudy.data import resize_gray
     if not isinstance(strength, numbers.Real) or not 0 < strength <= 1: raise ValueError(f"strength must be in (0, 1], got {strength!r}")
     T, size = model.scheduler.config.num_train_timesteps, model.config["image_size"]
     t = int(round(strength * (T - 1)))
@@ -390,7 +391,6 @@ def train_selection(run:ArmRun, # the baseline arm
 # %% ../nbs/09_strategies.ipynb #2451c09b
 def _reference_row(result, n_boot:int, seed:int)->dict:
     "Metric columns (estimate, _lo, _hi) of one arm alone, as in `compare_arms` (no test: nothing to pair it with)."
-    from cxrstudy.metrics import SCORES, bootstrap_ci
     t = result.test
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -405,7 +405,6 @@ def experiment_table(runs:dict, # arm name -> ArmRun, or None for an empty arm
                      *, extras:dict|None=None, # arm name -> its ExtraImages (for n_extra and an empty arm's reason)
                      n_boot:int=1000, seed:int=0, source:str="phantom", profile:str="smoke")->pd.DataFrame:
     "The metrics chapter's columns for every arm (CIs; McNemar, AUC test and Holm against the baseline), the arm's description and the thesis's values."
-    from cxrstudy.classify import arms_table
     extras, fb = extras or {}, specs[baseline].finding
     same = {a: [r.result] for a, r in runs.items() if r is not None and specs[a].finding == fb}
     t = arms_table(same, baseline, "test", n_boot=n_boot, seed=seed) if len(same) > 1 else \
