@@ -51,7 +51,7 @@ def main(argv=None):
     load0, t_start, finding = os.getloadavg()[0], time.perf_counter(), "Pneumothorax"
     src = open_source("phantom", profile="cpu", seed=a.seed)
     t0 = time.perf_counter(); clf = train_classifier(src, finding, profile="cpu", seed=a.seed, progress=False).learner
-    clf_s, size = time.perf_counter() - t0, clf.cxr["image_size"]
+    clf_s, size = time.perf_counter() - t0, clf.cxr.image_size
     at_size = lambda imgs: imgs if imgs.shape[1:] == (size, size) else np.stack([resize_gray(im, size) for im in imgs])  # the classifier's resize
     weights = [float(w) for w in a.weights.split(",")]
     rows, maps = [], {}
@@ -109,7 +109,7 @@ def main(argv=None):
              f"Data: phantom (cpu profile), {finding}, seed {a.seed}. Models: the cpu profile's main diffusion model with each "
              f"variant's settings ({settings}). Samples: DDIM "
              f"{a.steps} steps (eta 0), {a.n} per class, paired (image i of each class from the same x_T). Scores: the cpu "
-             f"classifier `{clf.cxr['name']}` at {size} px. `paired_pos_higher`: share of pairs whose positive-conditioned image "
+             f"classifier `{clf.cxr.name}` at {size} px. `paired_pos_higher`: share of pairs whose positive-conditioned image "
              f"scores higher. AUC intervals: percentile bootstrap, 2000 resamples.", "",
              t.round(3).to_markdown(index=False), "",
              f"Share of the classifier's Grad-CAM mass (real positives) inside the true pneumothorax region: {inside:.2f} "

@@ -38,7 +38,7 @@ def main(argv=None):
     fold_s, recs, train = [], [], classify.train_on_arrays
     def timed(*args, **kw):
         t0 = time.perf_counter(); out = train(*args, **kw); fold_s.append(time.perf_counter() - t0)
-        recs.append(out.learner.cxr["record"]); return out
+        recs.append(out.learner.cxr.record); return out
     classify.train_on_arrays = timed  # kfold_predict calls the module's name: time each fold's training
     try:
         with tempfile.TemporaryDirectory(prefix="cxr-kfold-bench-") as d:

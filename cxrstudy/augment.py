@@ -153,6 +153,7 @@ def _draw_one(self:Augment, seed:int, h:int, w:int, key:str|None=None)->dict|Non
     fire = torch.rand((), generator=g).item() < self.p
     return self.draw(g, h, w) if fire else None
 
+# %% ../nbs/04_augment.ipynb #7b7b6ec1
 @patch
 def _run(self:Augment, x:torch.Tensor, seeds:list, key:str|None=None)->torch.Tensor:
     "Augment the working batch `x`, image `i` with `seeds[i]`."

@@ -40,6 +40,7 @@ def cache_config(source, split:str, size:int, mask=None)->dict:
     return dict(version=CACHE_VERSION, source=source.name, fingerprint=source.fingerprint(), split=split,
                 size=int(size), n=len(source.labels(split)), mask=mask_key(mask))
 
+# %% ../nbs/01b_cache.ipynb #36a3fb55
 @contextlib.contextmanager
 def _locked(path:Path):
     "An exclusive lock on `path` (a no-op where fcntl is missing)."
@@ -133,6 +134,7 @@ def cache_bad_rows(folder:Path, # a finished cache folder (from `cache_folder`)
     "The rows of a finished cache that hold no image (bad images skipped under the 'skip' policy)."
     return {b["row"] for b in json.loads((Path(folder)/"bad.json").read_text())}
 
+# %% ../nbs/01b_cache.ipynb #3033091f
 def cached_images(source:DataSource, # a data source (phantom, chexpert)
                   split:str, # one of source.splits
                   size:int, # side of the square images
@@ -141,6 +143,7 @@ def cached_images(source:DataSource, # a data source (phantom, chexpert)
     "All images of `split` as a read-only uint8 (N, size, size) memmap, row i = labels row i (bad rows black)."
     return np.load(cache_folder(source, split, size, **kw)/"images.npy", mmap_mode="r")
 
+# %% ../nbs/01b_cache.ipynb #2bbfeef0
 class CachedSplit(NamedTuple):
     "A split from the cache: all its rows' images and the labels of its usable rows (index = row in `images`)."
     images: np.ndarray
@@ -252,6 +255,7 @@ def bad_images_table(source:DataSource)->pd.DataFrame:
     "The bad images a source has met so far (split, row, path, reason), as a table (empty if none)."
     return pd.DataFrame(list(source.bad_images), columns=["split", "row", "path", "reason"])
 
+# %% ../nbs/01b_cache.ipynb #c2472f3a
 def require_rows(source:DataSource)->None:
     "Refuse a source with an empty split, in one line naming the split and what is needed."
     for s in source.splits:

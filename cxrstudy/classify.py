@@ -38,11 +38,12 @@ __all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'STUDY
            'network_name', 'check_arch', 'arch_label', 'InceptionResNetA', 'mini_inception_resnet', 'CXRNet', 'Family',
            'register_family', 'check_family', 'local_weights', 'make_model', 'policy_targets', 'ClassifyItems',
            'read_split', 'eval_rows', 'train_options', 'PolicyLoss', 'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite',
-           'Trained', 'classifier_config', 'train_classifier', 'TrainJob', 'predict', 'held_out_split', 'eval_splits',
-           'Features', 'features', 'ArmResult', 'evaluate', 'arms_table', 'Head', 'register_head', 'check_head',
-           'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input', 'timestep_embedding', 'TimestepNet', 'ArrayItems',
-           'ArraySet', 'array_set', 'array_config', 'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam',
-           'patient_kfold', 'KFoldResult', 'kfold_predict', 'fraction_rows', 'class_thresholds']
+           'ClassifierInfo', 'Trained', 'classifier_config', 'train_classifier', 'TrainJob', 'predict',
+           'held_out_split', 'eval_splits', 'Features', 'features', 'ArmResult', 'evaluate', 'arms_table', 'Head',
+           'register_head', 'check_head', 'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input', 'timestep_embedding',
+           'TimestepNet', 'ArrayItems', 'ArraySet', 'array_set', 'array_config', 'train_on_arrays', 'predict_images',
+           'cam_layer', 'grad_cam', 'patient_kfold', 'KFoldResult', 'kfold_predict', 'fraction_rows',
+           'class_thresholds']
 
 # %% ../nbs/06_classify.ipynb #baecf27d
 _DN121 = dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)
@@ -356,9 +357,30 @@ class StopOnNonFinite(Callback):
                             f"{int((~fin).sum())} non-finite pixels), targets {len(yo)} observed, mean {yo.mean() if len(yo) else float('nan'):.3g}. "
                             "Lower the learning rate (lr=...) or check the images and targets")
 
+# %% ../nbs/06_classify.ipynb #3bc23551
+class ClassifierInfo(NamedTuple):
+    "What the study knows of a trained classifier, kept on its learner as `learner.cxr`: configuration, training record, input geometry."
+    config: dict # the configuration its artifact key hashes
+    record: dict # the training record stored beside the weights (history, monitor, epochs_run, seconds, n_train, ...)
+    key: str # the artifact key, config_key(config)
+    arch: str # the network, an ARCHS name
+    name: str # the model's label in tables
+    image_size: int # the input size in pixels
+    folder: str = "" # where the weights and record.json are stored ("" for a learner built by hand)
+    loaded: bool = False # True when the stored weights were loaded instead of trained
+    mask: np.ndarray|None = None # the input mask, applied to every image
+    in_chans: int = 1 # input channels
+    finding: str|None = None # train_classifier: the finding (None for train_on_arrays)
+    policy: str|None = None # train_classifier: the uncertainty policy
+    view: str|None = None # train_classifier: the view the rows are restricted to (None: all)
+    head: str|None = None # train_on_arrays: the output head (None for train_classifier)
+    n_classes: int|None = None # train_on_arrays: the number of classes
+    timestep: bool = False # train_on_arrays: the model takes a timestep per image
+
+
 # %% ../nbs/06_classify.ipynb #00235061
 class Trained(NamedTuple):
-    "A trained (or loaded) classifier: the fastai Learner (its `cxr` dict holds the config and the training record) and its artifact key."
+    "A trained (or loaded) classifier: the fastai Learner (`learner.cxr`: its ClassifierInfo) and its artifact key."
     learner: Learner
     key: str
 
@@ -571,7 +593,7 @@ def _train_or_load(cfg:dict, job:TrainJob)->Trained:
         learn = _learner(dls, model, loss, o, path=path, precision="fp32")
         rec = _load_model(folder, learn.model, cfg)
     finally: shutil.rmtree(path, ignore_errors=True)
-    learn.cxr = dict(config=cfg, record=rec, key=config_key(cfg), finding=finding, policy=cfg["policy"], arch=cfg["arch"],
+    learn.cxr = ClassifierInfo(config=cfg, record=rec, key=config_key(cfg), finding=finding, policy=cfg["policy"], arch=cfg["arch"],
                      folder=str(folder), mask=job.mask, image_size=o["image_size"], view=o["view"], loaded=not built,
                      name=_model_name(cfg["arch"], cfg["policy"], mask=cfg["mask"] and cfg["mask"]["name"], augment=job.augment, extra=job.x_img))
     return Trained(learn, config_key(cfg))
@@ -593,9 +615,9 @@ def _probs(learner:Learner, items:ClassifyItems)->np.ndarray:
     return _batches(learner, items, lambda m, x: learner.loss_func.activation(m(x)))
 
 # %% ../nbs/06_classify.ipynb #1502462c
-def _check_learner(learner)->dict:
-    "The `cxr` record of a learner from train_classifier, or a TypeError."
-    if not isinstance(getattr(learner, "cxr", None), dict):
+def _check_learner(learner)->ClassifierInfo:
+    "The `cxr` ClassifierInfo of a learner from train_classifier, or a TypeError."
+    if not isinstance(getattr(learner, "cxr", None), ClassifierInfo):
         raise TypeError("predict and features take the learner of train_classifier(...).learner")
     return learner.cxr
 
@@ -610,15 +632,15 @@ def predict(learner:Learner, # `train_classifier(...).learner`
     c = _check_learner(learner)
     if isinstance(threshold, str) or not 0 <= float(threshold) <= 1:
         raise ValueError(f"threshold must be a number in [0, 1] (pick one with metrics.choose_threshold), got {threshold!r}")
-    ds = read_split(source, split, c["image_size"], c["mask"], store)
-    keep = _valid_rows(ds, c["finding"], dict(view=c["view"]))
-    y = ds.labels[c["finding"]].to_numpy()[keep].astype(int)
+    ds = read_split(source, split, c.image_size, c.mask, store)
+    keep = _valid_rows(ds, c.finding, dict(view=c.view))
+    y = ds.labels[c.finding].to_numpy()[keep].astype(int)
     # in float64: the CSV then round-trips exactly, so pred = prob >= threshold still holds when it is read back, ties included
     p = _probs(learner, ClassifyItems(ds, keep, y.astype(np.float32), 1)).astype(np.float64)
     out = pd.DataFrame(dict(image_id=ds.labels["Path"].to_numpy()[keep], y_true=y, prob=p, pred=(p >= threshold).astype(int),
-                            model=c["name"], config_key=c["key"]))
+                            model=c.name, config_key=c.key))
     d = output_dir(run_dir, "results")/"predictions"; d.mkdir(exist_ok=True)
-    with atomic_path(d/f"{c['key']}_{split}.csv") as tmp: out.to_csv(tmp, index=False)
+    with atomic_path(d/f"{c.key}_{split}.csv") as tmp: out.to_csv(tmp, index=False)
     return out
 
 # %% ../nbs/06_classify.ipynb #9ffcd125
@@ -645,10 +667,10 @@ def features(learner:Learner, # `train_classifier(...).learner`
             )->Features:
     "The network's pooled penultimate vectors (1,024-d for DenseNet-121) of every usable image of `split`."
     c = _check_learner(learner)
-    ds = read_split(source, split, c["image_size"], c["mask"], store)
+    ds = read_split(source, split, c.image_size, c.mask, store)
     keep = np.arange(len(ds))
     X = _batches(learner, ClassifyItems(ds, keep, np.zeros(len(keep)), 1), lambda m, x: m.body(x))
-    return Features(ds.labels["Path"].to_numpy(), X.reshape(len(keep), -1), ds.labels[c["finding"]].to_numpy())
+    return Features(ds.labels["Path"].to_numpy(), X.reshape(len(keep), -1), ds.labels[c.finding].to_numpy())
 
 # %% ../nbs/06_classify.ipynb #1bde9364
 class ArmResult(NamedTuple):
@@ -671,7 +693,7 @@ def evaluate(trained:Trained, # from train_classifier
     except ValueError as e: warnings.warn(f"threshold rule {rule!r} not applicable ({e}); using 0.5"); thr = 0.5
     valid, held = predict(l, source, "valid", thr, run_dir=run_dir, store=store), held_out_split(source)
     test = valid if held == "valid" else predict(l, source, held, thr, run_dir=run_dir, store=store)
-    return ArmResult(trained.key, float(thr), valid, test, l.cxr["record"], held)
+    return ArmResult(trained.key, float(thr), valid, test, l.cxr.record, held)
 
 # %% ../nbs/06_classify.ipynb #e04ba8c1
 def arms_table(arms:dict, # arm name -> list of ArmResult (one per training seed), all of one finding
@@ -930,7 +952,7 @@ def train_on_arrays(images, # (N, H, W) or (N, C, H, W), uint8 or float (see as_
 
 # %% ../nbs/06_classify.ipynb #bd0cd4e5
 def _train_or_load_arrays(cfg:dict, job:_ArrayJob)->Trained:
-    "Train and store the array run `cfg`, or load its stored weights; the learner's `cxr` record as train_classifier's."
+    "Train and store the array run `cfg`, or load its stored weights; the learner's `cxr` ClassifierInfo as train_classifier's."
     o, path, built = cfg["options"], Path(tempfile.mkdtemp(prefix="cxr-train-")), []
     vy = job.loss.head.onehot(job.va.y, cfg["n_classes"])
     def build(cfg, folder):
@@ -947,7 +969,7 @@ def _train_or_load_arrays(cfg:dict, job:_ArrayJob)->Trained:
         learn = _array_learner(cfg, job, path=path, precision="fp32")
         rec = _load_model(folder, learn.model, cfg)
     finally: shutil.rmtree(path, ignore_errors=True)
-    learn.cxr = dict(config=cfg, record=rec, key=config_key(cfg), head=cfg["head"], n_classes=cfg["n_classes"], in_chans=cfg["in_chans"],
+    learn.cxr = ClassifierInfo(config=cfg, record=rec, key=config_key(cfg), head=cfg["head"], n_classes=cfg["n_classes"], in_chans=cfg["in_chans"],
                      timestep=cfg["timestep"], arch=cfg["arch"], folder=str(folder), mask=None, image_size=o["image_size"], view=None,
                      finding=None, policy=None, loaded=not built, name=cfg["name"] or f"{cfg['arch']} | {cfg['head']} | arrays")
     return Trained(learn, config_key(cfg))
@@ -957,10 +979,10 @@ def _model_input(learner, images)->np.ndarray:
     "`images` as the learner's input (as_input, its mask applied), or a ValueError when channels or size do not match the model."
     c = _check_learner(learner)
     x = as_input(images)
-    want_c, s = c.get("in_chans", 1), c["image_size"]
+    want_c, s = c.in_chans, c.image_size
     if x.shape[1] != want_c: raise ValueError(f"the model takes {want_c} input channel(s) but the images have {x.shape[1]}")
     if x.shape[2:] != (s, s): raise ValueError(f"the model takes {s} x {s} images but these are {x.shape[2]} x {x.shape[3]}; resize them first")
-    if c.get("mask") is not None: x = x * np.asarray(c["mask"], np.float32)
+    if c.mask is not None: x = x * np.asarray(c.mask, np.float32)
     return x
 
 # %% ../nbs/06_classify.ipynb #419ca57f
@@ -971,8 +993,8 @@ def predict_images(learner:Learner, # from train_classifier or train_on_arrays
                   )->np.ndarray:
     "Probabilities of `images` (float64): P(positive) (N,) for a train_classifier learner, (N, K) for an array learner."
     c, x = _check_learner(learner), _model_input(learner, images)
-    if bool(c.get("timestep")) != (timesteps is not None):
-        raise ValueError("a timestep-aware model needs timesteps=, one per image" if c.get("timestep") else "this model takes no timesteps (it was trained without)")
+    if bool(c.timestep) != (timesteps is not None):
+        raise ValueError("a timestep-aware model needs timesteps=, one per image" if c.timestep else "this model takes no timesteps (it was trained without)")
     t = None if timesteps is None else torch.as_tensor(np.asarray(timesteps, np.int64))
     model, dev, out = learner.model, next(learner.model.parameters()).device, []
     was = model.training; model.eval()
@@ -1090,11 +1112,11 @@ def class_thresholds(learner:Learner, # from train_on_arrays
                     )->np.ndarray:
     "One threshold per class (one-vs-rest for softmax) chosen by `rule` on its observed validation targets; 0.5 where a class has one label."
     c = _check_learner(learner)
-    if "head" not in c: raise TypeError("class_thresholds takes the learner of train_on_arrays(...); for train_classifier use evaluate")
-    y = check_head(c["head"]).onehot(check_head(c["head"]).targets(targets, c["n_classes"]), c["n_classes"])
+    if c.head is None: raise TypeError("class_thresholds takes the learner of train_on_arrays(...); for train_classifier use evaluate")
+    y = check_head(c.head).onehot(check_head(c.head).targets(targets, c.n_classes), c.n_classes)
     p = predict_images(learner, images, timesteps=timesteps)
     out = []
-    for k in range(c["n_classes"]):
+    for k in range(c.n_classes):
         o = ~np.isnan(y[:, k])
         out.append(choose_threshold(y[o, k].astype(int), p[o, k], rule) if len(np.unique(y[o, k])) == 2 else 0.5)
     return np.asarray(out, float)

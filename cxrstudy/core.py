@@ -35,60 +35,78 @@ PROFILES = {
         strategies=dict(n_train=256, epochs=1, image_size=None, arch=None, methods=("rotation",), sources=("traditional", "ddim"), strength=0.5,
                         diffusion_steps=10, fig_points=200, ratios=dict(unbalanced=dict(pos_copies=2, neg_fraction=0.1), balanced=dict(copies=1))),
         significance=dict(n_boot=200, n_perm=500, n_sims=100, n_boot_sim=200, n_perm_sim=500),
-    ),
-    "cpu": dict(
-        data=dict(image_size=128, n_train=4000, n_valid=1000, n_test=1000, cache_size=128),
-        probe=dict(n_train=4000, n_valid=1000, image_size=48, cnn_epochs=12),
-        phantom=dict(n_label_sample=20_000, n_speed=1000),
-        classify=dict(image_size=64, epochs=2, batch_size=None, variant="small", arch="thesis_densenet_small", n_train=None, patience=2, threshold_rule="max_f1", seeds=1),
-        augment=dict(n_per_image=4, n_images=64),
-        diffusion=dict(image_size=64, block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32, timesteps=1000,
-                       epochs=7, batch_size=16, n_train=800, lr=5e-4, warmup_steps=20, ema_decay=0.995, checkpoint_every=50,
-                       # cosine, not the thesis's linear betas: at this training budget only the cosine model's 50-step DDIM samples are images
-                       beta_schedule="squaredcos_cap_v2", sample_steps=50, n_ddpm=9, guidance_weights=(0.0, 2.0, 4.0), n_fidelity=40,
-                       # class fidelity with DDIM at 25 steps: the sampler table's best few-step row, half the cost of 50 (fidelity_steps: None = sample_steps)
-                       fidelity_steps=25,
-                       # class-balanced draws: at natural frequency (11% positive) the positive class embedding is barely trained in 350 updates (bench/results/diffusion_fidelity.md)
-                       balanced=True,
-                       variants=({"beta_schedule": "linear"}, {"timesteps": 250})),
-        genmetrics=dict(n_images=512, n_samples=128, feature_width=64, kid_subsets=100),
-        strategies=dict(n_train=1000, epochs=2, image_size=64, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
-                        diffusion_steps=4, fig_points=500, ratios=dict(unbalanced=dict(pos_copies=2, neg_fraction=0.1), balanced=dict(copies=1))),
-        significance=dict(n_boot=1000, n_perm=10000, n_sims=200, n_boot_sim=500, n_perm_sim=1000),
-    ),
-    # between cpu and full: the thesis's networks on the phantom at 128 px, sized to finish the whole study in about an hour
-    # on one current GPU in bf16 (an estimate from the measured CPU costs: bench/results/gpu_profile_estimate.md)
-    "gpu": dict(  # diffusion n_ddpm=128: 256 images per sampler set, as a sound FD wants (DDPM at 1000 steps is the GPU's to pay)
-        data=dict(image_size=128, n_train=16000, n_valid=2000, n_test=2000, cache_size=128),
-        probe=dict(n_train=8000, n_valid=2000, image_size=64, cnn_epochs=12),
-        phantom=dict(n_label_sample=20_000, n_speed=1000),
-        classify=dict(image_size=128, epochs=3, batch_size=None, variant="full", arch="thesis_densenet", n_train=None, patience=2, threshold_rule="max_f1", seeds=1),
-        augment=dict(n_per_image=4, n_images=256),
-        diffusion=dict(image_size=128, block_out_channels=(128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32,
-                       timesteps=1000, epochs=10, batch_size=64, n_train=None, lr=2e-4, warmup_steps=200, ema_decay=0.999,
-                       checkpoint_every=1000, beta_schedule="linear", sample_steps=50, n_ddpm=128, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=256, balanced=True,
-                       variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 4000})),
-        genmetrics=dict(n_images=2000, n_samples=1000, feature_width=64, kid_subsets=100),
-        strategies=dict(n_train=None, epochs=3, image_size=128, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
-                        diffusion_steps=50, fig_points=1000, ratios={}),
-        significance=dict(n_boot=1000, n_perm=10000, n_sims=400, n_boot_sim=1000, n_perm_sim=2000),
-    ),
-    "full": dict(
-        data=dict(image_size=256, n_train=None, n_valid=None, n_test=None, cache_size=256),
-        probe=dict(n_train=20000, n_valid=5000, image_size=64, cnn_epochs=12),
-        phantom=dict(n_label_sample=20_000, n_speed=1000),
-        classify=dict(image_size=224, epochs=10, batch_size=None, variant="full", arch="thesis_densenet", n_train=None, patience=3, threshold_rule="max_f1", seeds=3),
-        augment=dict(n_per_image=11, n_images=None),
-        diffusion=dict(image_size=256, block_out_channels=(128, 128, 256, 256, 512, 512), layers_per_block=2, norm_num_groups=32,
-                       timesteps=4000, epochs=40, batch_size=16, n_train=None, lr=1e-4, warmup_steps=500, ema_decay=0.9999,
-                       checkpoint_every=5000, beta_schedule="linear", sample_steps=50, n_ddpm=16, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=500, balanced=False,
-                       variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 1000})),
-        genmetrics=dict(n_images=2000, n_samples=2000, feature_width=64, kid_subsets=100),
-        strategies=dict(n_train=None, epochs=10, image_size=None, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
-                        diffusion_steps=None, fig_points=1000, ratios={}),
-        significance=dict(n_boot=1000, n_perm=10000, n_sims=400, n_boot_sim=1000, n_perm_sim=2000),
+        guidance=dict(n_noisy=384, n_valid=96, n_test=96, copies=2, epochs=2, arch="thesis_densenet_tiny", steps=5, strength=0.5, strengths=(0.3, 0.5), scale=160.0, scales=(0.0, 40.0, 160.0),
+                      sigma=1.0, n_heat=6, n_channel_train=96, n_channel_test=96, channel_arch="thesis_densenet_tiny", channel_epochs=1, k=5, n_boot=200),
     ),
 }
+
+# %% ../nbs/00_core.ipynb #cdaf3ace
+PROFILES["cpu"] = dict(
+    data=dict(image_size=128, n_train=4000, n_valid=1000, n_test=1000, cache_size=128),
+    probe=dict(n_train=4000, n_valid=1000, image_size=48, cnn_epochs=12),
+    phantom=dict(n_label_sample=20_000, n_speed=1000),
+    classify=dict(image_size=64, epochs=2, batch_size=None, variant="small", arch="thesis_densenet_small", n_train=None, patience=2, threshold_rule="max_f1", seeds=1),
+    augment=dict(n_per_image=4, n_images=64),
+    diffusion=dict(image_size=64, block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32, timesteps=1000,
+                   epochs=7, batch_size=16, n_train=800, lr=5e-4, warmup_steps=20, ema_decay=0.995, checkpoint_every=50,
+                   # cosine, not the thesis's linear betas: at this training budget only the cosine model's 50-step DDIM samples are images
+                   beta_schedule="squaredcos_cap_v2", sample_steps=50, n_ddpm=9, guidance_weights=(0.0, 2.0, 4.0), n_fidelity=40,
+                   # class fidelity with DDIM at 25 steps: the sampler table's best few-step row, half the cost of 50 (fidelity_steps: None = sample_steps)
+                   fidelity_steps=25,
+                   # class-balanced draws: at natural frequency (11% positive) the positive class embedding is barely trained in 350 updates (bench/results/diffusion_fidelity.md)
+                   balanced=True,
+                   # v-prediction: at this model's size and budget it separates the classes far better than the epsilon target
+                   # (class-fidelity AUC at w = 2: bench/results/diffusion_cpu_choice.md) and its samples are as smooth as real images
+                   prediction_type="v_prediction",
+                   variants=({"beta_schedule": "linear"}, {"timesteps": 250})),
+    genmetrics=dict(n_images=512, n_samples=128, feature_width=64, kid_subsets=100),
+    strategies=dict(n_train=1000, epochs=2, image_size=64, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
+                    diffusion_steps=4, fig_points=500, ratios=dict(unbalanced=dict(pos_copies=2, neg_fraction=0.1), balanced=dict(copies=1))),
+    significance=dict(n_boot=1000, n_perm=10000, n_sims=200, n_boot_sim=500, n_perm_sim=1000),
+    # guidance: ~0.56 s CPU per translation (10 DDIM steps from t = 499, 64 px, one thread): 2 x 16 x 8 grid + 2 x 280 channel translations
+    guidance=dict(n_noisy=2000, n_valid=500, n_test=1000, copies=2, epochs=3, arch="thesis_densenet_tiny", steps=10, strength=0.5, strengths=(0.3, 0.5), scale=160.0, scales=(0.0, 40.0, 160.0),
+                  sigma=1.0, n_heat=16, n_channel_train=160, n_channel_test=120, channel_arch="thesis_densenet_tiny", channel_epochs=3, k=5, n_boot=1000),
+)
+
+# %% ../nbs/00_core.ipynb #e105cc63
+# between cpu and full: the thesis's networks on the phantom at 128 px, sized to finish the whole study in about an hour
+# on one current GPU in bf16 (an estimate from the measured CPU costs: bench/results/gpu_profile_estimate.md)
+PROFILES["gpu"] = dict(  # diffusion n_ddpm=128: 256 images per sampler set, as a sound FD wants (DDPM at 1000 steps is the GPU's to pay)
+    data=dict(image_size=128, n_train=16000, n_valid=2000, n_test=2000, cache_size=128),
+    probe=dict(n_train=8000, n_valid=2000, image_size=64, cnn_epochs=12),
+    phantom=dict(n_label_sample=20_000, n_speed=1000),
+    classify=dict(image_size=128, epochs=3, batch_size=None, variant="full", arch="thesis_densenet", n_train=None, patience=2, threshold_rule="max_f1", seeds=1),
+    augment=dict(n_per_image=4, n_images=256),
+    diffusion=dict(image_size=128, block_out_channels=(128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32,
+                   timesteps=1000, epochs=10, batch_size=64, n_train=None, lr=2e-4, warmup_steps=200, ema_decay=0.999,
+                   checkpoint_every=1000, beta_schedule="linear", sample_steps=50, n_ddpm=128, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=256, balanced=True,
+                   variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 4000})),
+    genmetrics=dict(n_images=2000, n_samples=1000, feature_width=64, kid_subsets=100),
+    strategies=dict(n_train=None, epochs=3, image_size=128, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
+                    diffusion_steps=50, fig_points=1000, ratios={}),
+    significance=dict(n_boot=1000, n_perm=10000, n_sims=400, n_boot_sim=1000, n_perm_sim=2000),
+    guidance=dict(n_noisy=None, n_valid=2000, n_test=2000, copies=4, epochs=5, arch="thesis_densenet_small", steps=50, strength=0.5, strengths=(0.3, 0.5, 0.7), scale=160.0, scales=(0.0, 40.0, 160.0, 640.0),
+                  sigma=1.0, n_heat=128, n_channel_train=4000, n_channel_test=2000, channel_arch="thesis_densenet", channel_epochs=3, k=10, n_boot=1000),
+)
+
+# %% ../nbs/00_core.ipynb #ab4b5ebe
+PROFILES["full"] = dict(
+    data=dict(image_size=256, n_train=None, n_valid=None, n_test=None, cache_size=256),
+    probe=dict(n_train=20000, n_valid=5000, image_size=64, cnn_epochs=12),
+    phantom=dict(n_label_sample=20_000, n_speed=1000),
+    classify=dict(image_size=224, epochs=10, batch_size=None, variant="full", arch="thesis_densenet", n_train=None, patience=3, threshold_rule="max_f1", seeds=3),
+    augment=dict(n_per_image=11, n_images=None),
+    diffusion=dict(image_size=256, block_out_channels=(128, 128, 256, 256, 512, 512), layers_per_block=2, norm_num_groups=32,
+                   timesteps=4000, epochs=40, batch_size=16, n_train=None, lr=1e-4, warmup_steps=500, ema_decay=0.9999,
+                   checkpoint_every=5000, beta_schedule="linear", sample_steps=50, n_ddpm=16, guidance_weights=(0.0, 0.5, 1.0, 2.0, 4.0), n_fidelity=500, balanced=False,
+                   variants=({"beta_schedule": "squaredcos_cap_v2"}, {"timesteps": 1000})),
+    genmetrics=dict(n_images=2000, n_samples=2000, feature_width=64, kid_subsets=100),
+    strategies=dict(n_train=None, epochs=10, image_size=None, arch=None, methods=None, sources=("traditional", "ddim", "ddpm"), strength=0.5,
+                    diffusion_steps=None, fig_points=1000, ratios={}),
+    significance=dict(n_boot=1000, n_perm=10000, n_sims=400, n_boot_sim=1000, n_perm_sim=2000),
+    guidance=dict(n_noisy=None, n_valid=None, n_test=None, copies=4, epochs=10, arch="thesis_densenet_small", steps=100, strength=0.5, strengths=(0.3, 0.5, 0.7), scale=160.0, scales=(0.0, 40.0, 160.0, 640.0),
+                  sigma=2.0, n_heat=500, n_channel_train=None, n_channel_test=None, channel_arch="thesis_densenet", channel_epochs=10, k=10, n_boot=1000),
+)
 
 # %% ../nbs/00_core.ipynb #9dca88ee
 def get_profile(name:str, # a key of `PROFILES`: "smoke", "cpu", "gpu" or "full"
@@ -201,6 +219,7 @@ def project_root(start:Path|str|None=None)->Path|None:
         if f.exists() and 'name = "cxrstudy"' in f.read_text(errors="ignore"): return d
     return None
 
+# %% ../nbs/00_core.ipynb #628277e4
 def cache_dir()->Path:
     "Where artifacts are stored: `$CXRSTUDY_CACHE`, else `<project>/.cache/cxrstudy`, else `~/.cache/cxrstudy`."
     env = os.environ.get("CXRSTUDY_CACHE")
@@ -208,6 +227,7 @@ def cache_dir()->Path:
     root = project_root()
     return (root/".cache"/"cxrstudy") if root else Path.home()/".cache"/"cxrstudy"
 
+# %% ../nbs/00_core.ipynb #404f3823
 def safe_join(root:Path|str, # the data root every path must stay under
               rel:str, # a path read from a table, relative to `root`
              )->Path:
@@ -238,6 +258,7 @@ def atomic_path(target:Path|str, # the final path of a file or folder
         if tmp.is_dir(): shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists(): tmp.unlink()
 
+# %% ../nbs/00_core.ipynb #5c01cd58
 def write_json(path:Path|str, obj)->Path:
     "Write `obj` as indented JSON to `path`, atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(json.dumps(obj, indent=2, sort_keys=True, default=str))
@@ -249,6 +270,7 @@ def config_key(config:dict)->str:
     blob = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+# %% ../nbs/00_core.ipynb #fbe88c1f
 def array_key(a)->str:
     "A short, stable hash of an array's shape, dtype and bytes (for keys of artifacts made from an array, e.g. a mask)."
     a = np.ascontiguousarray(a)
@@ -266,6 +288,7 @@ def _save(obj, tmp:Path, suffix:str):
         with open(tmp, "wb") as f: torch.save(obj, f)
     else: raise ValueError(f"no saver for {suffix!r}; use .npy, .json, .csv, .pt, or '' for a folder")
 
+# %% ../nbs/00_core.ipynb #bf1e1e98
 def _load(path:Path):
     "Load what `_save` wrote (a folder artifact loads as its path)."
     s = path.suffix if path.is_file() else ""
@@ -281,7 +304,6 @@ def _load(path:Path):
                              "(a planted or foreign file?); delete it and rerun to rebuild it") from None
     return path
 
-
 # %% ../nbs/00_core.ipynb #0855da1e
 _TMP_PID = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}$")  # the name `atomic_path` gives a temporary: .<name>.tmp-<pid>-<rand>
 
@@ -293,6 +315,7 @@ def _alive(pid:int)->bool:
     except (OverflowError, ValueError): return False
     return True
 
+# %% ../nbs/00_core.ipynb #fb68bda1
 def sweep_stale(folder:Path|str, # where the temporaries would be
                 stem:str, # the start of their names, e.g. '.<key>'
                )->list:
@@ -306,7 +329,6 @@ def sweep_stale(folder:Path|str, # where the temporaries would be
         else: t.unlink(missing_ok=True)
         gone.append(t)
     return gone
-
 
 # %% ../nbs/00_core.ipynb #173e9793
 DIGEST_NAME = ".digest.json"  # inside a folder artifact; a file artifact's digest is `<file>.digest.json` beside it
@@ -451,12 +473,14 @@ def provenance(source:str, profile:str|None, **extra)->str:
     bits = [f"data: {source}", prof] + [f"{k}: {v}" for k, v in extra.items()]
     return " · ".join(bits)
 
+# %% ../nbs/00_core.ipynb #a9a077af
 def output_dir(run_dir:Path|str|None, kind:str)->Path:
     "`<run_dir>/<kind>`, or a scratch folder when there is no run; created if missing."
     base = Path(run_dir) if run_dir else Path(tempfile.gettempdir())/"cxrstudy-scratch"
     d = base/kind; d.mkdir(parents=True, exist_ok=True)
     return d
 
+# %% ../nbs/00_core.ipynb #db2076aa
 def save_table(df, # the table (a DataFrame)
                name:str, # file stem: results/<name>.csv
                *, run_dir=None, # the run directory, or None for scratch
@@ -473,11 +497,13 @@ def save_table(df, # the table (a DataFrame)
     note_saved(d/f"{name}.csv", df)  # so the site links the table, when shown, to this CSV
     return d/f"{name}.csv"
 
+# %% ../nbs/00_core.ipynb #aab8c27d
 def show_table(df, caption:str, *, source:str="phantom", profile:str="smoke", **extra):
     "`df` as the site prints it (`cxrstudy.site.format_table`: 3 decimals, intervals, p-values), with its caption and provenance."
     from cxrstudy.site import format_table  # imported here: the site module imports this one
     return format_table(df, caption=f"{caption} — {provenance(source, profile, **extra)}")
 
+# %% ../nbs/00_core.ipynb #39ae2ba2
 def save_figure(fig, name:str, *, run_dir=None, source:str="phantom", profile:str="smoke", **extra)->Path:
     "Stamp the provenance under `fig` and save it as `figures/<name>.png`; returns the path."
     fig.text(0.01, 0.005, provenance(source, profile, **extra), fontsize=7, color="0.35", ha="left", va="bottom")
@@ -499,6 +525,7 @@ def package_versions(names=STUDY_PACKAGES)->dict:
         except metadata.PackageNotFoundError: out[n] = None
     return out
 
+# %% ../nbs/00_core.ipynb #184772e9
 def git_state(root:Path|str|None=None)->dict:
     "The commit and dirty flag of the git tree at `root` (None values outside a git tree)."
     root = Path(root or project_root() or Path.cwd())
@@ -511,6 +538,7 @@ def git_state(root:Path|str|None=None)->dict:
         return dict(commit=head.stdout.strip(), dirty=dirty)
     except (OSError, subprocess.SubprocessError): return dict(commit=None, dirty=None)
 
+# %% ../nbs/00_core.ipynb #78fa4878
 def utc_now()->str:
     "The current UTC time, ISO 8601 to the second."
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -540,34 +568,44 @@ class RunManifest:
         "The record of the current attempt: its start, end, status and {chapter: status}."
         return self.data.setdefault("attempts", [{}])[-1]
 
-    def live_pid(self)->int|None:
-        "The pid of this run's last attempt if it is still 'running' in a live process on this machine (another writer), else None."
-        a = self.attempt
-        if a.get("status") != "running" or a.get("host") != platform.node() or not a.get("pid") or a["pid"] == os.getpid(): return None
-        return a["pid"] if _alive(a["pid"]) else None
+# %% ../nbs/00_core.ipynb #b3f060e1
+@patch
+def save(self:RunManifest):
+    "Write the manifest atomically."
+    write_json(self.path, self.data); return self
 
-    def resume(self, earlier:"RunManifest")->"RunManifest":
-        "Continue the run `earlier` describes: keep its chapter records, its start and its attempts (this one comes last; one still 'running', its process gone, becomes 'killed'), and save."
-        old = json.loads(json.dumps(earlier.data))
-        past = old.get("attempts") or [dict(started=old.get("started"), finished=old.get("finished"), status=old.get("status"),
-                                            chapters={n: c.get("status") for n, c in old.get("chapters", {}).items()})]
-        for a in past:  # an attempt that never wrote its end was killed outright (SIGKILL, power loss)
-            if a.get("status") == "running": a["status"] = "killed"; a["chapters"] = {n: "killed" if s == "running" else s for n, s in a.get("chapters", {}).items()}
-        chapters = {n: dict(c, status="killed") if c.get("status") == "running" else c for n, c in old.get("chapters", {}).items()}
-        self.data.update(attempts=[*past, self.attempt], started=old.get("started") or self.data["started"], chapters=chapters)
-        return self.save()
+# %% ../nbs/00_core.ipynb #d8b5b679
+@patch
+def live_pid(self:RunManifest)->int|None:
+    "The pid of this run's last attempt if it is still 'running' in a live process on this machine (another writer), else None."
+    a = self.attempt
+    if a.get("status") != "running" or a.get("host") != platform.node() or not a.get("pid") or a["pid"] == os.getpid(): return None
+    return a["pid"] if _alive(a["pid"]) else None
 
-    def chapter(self, name:str, **info):
-        "Record (or update) how chapter `name` went, in the run and in this attempt, and save."
-        self.data["chapters"].setdefault(name, {}).update(info)
-        if "status" in info: self.attempt.setdefault("chapters", {})[name] = info["status"]
-        return self.save()
+# %% ../nbs/00_core.ipynb #e055c0d9
+@patch
+def chapter(self:RunManifest, name:str, **info):
+    "Record (or update) how chapter `name` went, in the run and in this attempt, and save."
+    self.data["chapters"].setdefault(name, {}).update(info)
+    if "status" in info: self.attempt.setdefault("chapters", {})[name] = info["status"]
+    return self.save()
 
-    def finish(self, status:str):
-        "Mark the run and this attempt finished with `status` ('ok', 'failed' or 'interrupted'), and save."
-        now = utc_now(); self.data.update(status=status, finished=now); self.attempt.update(status=status, finished=now)
-        return self.save()
+# %% ../nbs/00_core.ipynb #8f833457
+@patch
+def finish(self:RunManifest, status:str):
+    "Mark the run and this attempt finished with `status` ('ok', 'failed' or 'interrupted'), and save."
+    now = utc_now(); self.data.update(status=status, finished=now); self.attempt.update(status=status, finished=now)
+    return self.save()
 
-    def save(self):
-        "Write the manifest atomically."
-        write_json(self.path, self.data); return self
+# %% ../nbs/00_core.ipynb #585cc0de
+@patch
+def resume(self:RunManifest, earlier:"RunManifest")->"RunManifest":
+    "Continue the run `earlier` describes: keep its chapter records, its start and its attempts (this one comes last; one still 'running', its process gone, becomes 'killed'), and save."
+    old = json.loads(json.dumps(earlier.data))
+    past = old.get("attempts") or [dict(started=old.get("started"), finished=old.get("finished"), status=old.get("status"),
+                                        chapters={n: c.get("status") for n, c in old.get("chapters", {}).items()})]
+    for a in past:  # an attempt that never wrote its end was killed outright (SIGKILL, power loss)
+        if a.get("status") == "running": a["status"] = "killed"; a["chapters"] = {n: "killed" if s == "running" else s for n, s in a.get("chapters", {}).items()}
+    chapters = {n: dict(c, status="killed") if c.get("status") == "running" else c for n, c in old.get("chapters", {}).items()}
+    self.data.update(attempts=[*past, self.attempt], started=old.get("started") or self.data["started"], chapters=chapters)
+    return self.save()

@@ -27,6 +27,7 @@ FINDINGS = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Op
             "Fracture", "Support Devices"]
 META_COLUMNS = ["Path", "Sex", "Age", "Frontal/Lateral", "AP/PA"]
 
+# %% ../nbs/01_data.ipynb #c9c199fe
 def shipped_file(module:str, # the importable module that carries the file, e.g. "torchxrayvision"
                  *parts:str, # the file's path inside that module's folder
                  dist:str, # the PyPI distribution that installs the module, for the error message
@@ -41,11 +42,13 @@ def shipped_file(module:str, # the importable module that carries the file, e.g.
     if not p.exists(): raise FileNotFoundError(f"{dist} ships no {p}; reinstall {dist} (see requirements-lock.txt)")
     return p
 
+# %% ../nbs/01_data.ipynb #d09b9c4f
 def package_data_file(name:str, # a file in torchxrayvision's data folder
                      )->Path:
     "The path of a data file that ships inside the installed `torchxrayvision` package."
     return shipped_file("torchxrayvision", "data", name, dist="torchxrayvision")
 
+# %% ../nbs/01_data.ipynb #73da5411
 @lru_cache(maxsize=1)
 def _chexpert_label_table()->pd.DataFrame:
     "The shipped table, read once per process (callers get copies)."
@@ -151,6 +154,7 @@ THESIS_FRAME = (389, 320)  # (H, W) of the thesis's masking frame
 class BadImageError(ValueError):
     "An image file that is missing or does not decode."
 
+# %% ../nbs/01_data.ipynb #1815d203
 def as_hw(size)->tuple|None:
     "`size` as an (H, W) pair of ints of at least 2 (an int means a square); None stays None."
     if size is None: return None
@@ -161,6 +165,7 @@ def as_hw(size)->tuple|None:
     if h < 2 or w < 2: raise ValueError(f"size {(h, w)} is too small; images and masks need at least 2 x 2 pixels")
     return h, w
 
+# %% ../nbs/01_data.ipynb #cfdf5297
 def rescale_to_uint8(a:np.ndarray, # any 2-D numeric image
              lo:float|None=None, hi:float|None=None, # the value range that maps to 0..255 (default: the image's min and max)
             )->np.ndarray:
@@ -172,6 +177,7 @@ def rescale_to_uint8(a:np.ndarray, # any 2-D numeric image
     if hi <= lo: return np.zeros(a.shape, np.uint8)
     return np.rint(rescale_intensity(a, in_range=(lo, hi), out_range=(0.0, 255.0))).astype(np.uint8)
 
+# %% ../nbs/01_data.ipynb #ed63dce0
 def resize_gray(img:np.ndarray, # a 2-D uint8 image
                 size, # an int (square) or an (H, W) pair, e.g. THESIS_FRAME
                )->np.ndarray:
@@ -217,6 +223,7 @@ def pydicom_data_file(name:str="RG1_UNCI.dcm", # a file in pydicom-data's data_s
     "The path of a file that ships in the `pydicom-data` package (found via importlib, never downloaded)."
     return shipped_file("data_store", "data", name, dist="pydicom-data")
 
+# %% ../nbs/01_data.ipynb #76b4f3b4
 def _voi_range(ds)->tuple|None:
     "The output range of the VOI transform of `ds` (as pydicom applies it), or None when `ds` has no VOI."
     if "VOILUTSequence" in ds:
@@ -246,6 +253,7 @@ def dicom_to_uint8(ds, # a pydicom Dataset of a greyscale radiograph
     out = rescale_to_uint8(a, *(rng or (None, None)))
     return 255 - out if pi == "MONOCHROME1" else out
 
+# %% ../nbs/01_data.ipynb #95096648
 def read_dicom(path:Path|str, # a DICOM file
                size=None, # None: as stored; an int: size x size; an (H, W) pair
               )->np.ndarray:
@@ -268,6 +276,7 @@ def patient_ids(paths:pd.Series, # CheXpert Path (or Study) values
                          "CheXpert paths look like CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg")
     return pid
 
+# %% ../nbs/01_data.ipynb #d76f163f
 def patient_split(patients:pd.Series, # one patient id per row
                   holdout_frac:float=0.2, # the share of patients held out
                   seed:int=0, # the split's seed

@@ -87,7 +87,7 @@ def class_fidelity(model:Diffusion, # a class-conditional model (`train_diffusio
     `table.attrs["pos_minus_neg"]` holds, per w, the mean positive-minus-negative sample (H, W) in grey levels: what the label changes."""
     if not model.conditional: raise ValueError("class fidelity needs a class-conditional model (conditioning='class')")
     if not isinstance(n, numbers.Integral) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
-    size, rows, diffs = learner.cxr["image_size"], {}, {}
+    size, rows, diffs = learner.cxr.image_size, {}, {}
     def row(neg, pos, w, paired):
         pn, pp = predict_images(learner, _at_size(neg, size)), predict_images(learner, _at_size(pos, size))
         auc, note = separation_auc(pn, pp)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .core import pick_device
 from .core import single_threaded
-from .classify import arch_label  # the network's name in metric labels: one label per ARCHS entry
+from .classify import ClassifierInfo, arch_label  # the network's name in metric labels: one label per ARCHS entry
 
 # %% auto #0
 __all__ = ['EXTRACTORS', 'INCEPTION_WEIGHTS', 'as_images', 'Extractor', 'register_extractor', 'get_extractor',
@@ -151,11 +151,11 @@ def classifier_extractor(learner=None, # `cxrstudy.classify.train_classifier(...
                         )->Extractor:
     "The study classifier's penultimate (pooled body) features at its own input size and mask; its FD is FD-<network>."
     cxr = getattr(learner, "cxr", None)
-    if not isinstance(cxr, dict) or not hasattr(getattr(learner, "model", None), "body"):
+    if not isinstance(cxr, ClassifierInfo) or not hasattr(getattr(learner, "model", None), "body"):
         raise TypeError("the 'classifier' extractor needs learner=train_classifier(...).learner (a model with a `body` "
-                        "and the `cxr` record)")
-    body = _Masked(learner.model.body, cxr.get("mask")).eval()
-    return Extractor("classifier", arch_label(cxr["arch"]), body, cxr["image_size"], 1)
+                        "and the `cxr` ClassifierInfo)")
+    body = _Masked(learner.model.body, cxr.mask).eval()
+    return Extractor("classifier", arch_label(cxr.arch), body, cxr.image_size, 1)
 
 # %% ../nbs/06a_features.ipynb #22fca8c9
 def _features_batch(ex:Extractor, x:torch.Tensor)->torch.Tensor:

@@ -27,14 +27,7 @@ NM_POLICIES = (0, 1, None)  # what blank becomes: 0, 1, or missing (None)
 TABLE_POLICIES = {"FillNM(0) U-Ones": ("ones", 0), "FillNM(0) U-Zeros": ("zeros", 0),
                   "FillNM(1) U-Ones": ("ones", 1), "FillNM(1) U-Zeros": ("zeros", 1)}  # the thesis's Tables 6-8
 
-def policy_name(uncertain:str="ones", # one of UNCERTAIN_POLICIES
-                not_mentioned=0, # one of NM_POLICIES
-               )->str:
-    "The thesis-style name of a policy, e.g. 'FillNM(0) U-Ones'; blank kept missing is 'IgnoreNM'."
-    _check_policy(uncertain, not_mentioned)
-    nm = "IgnoreNM" if not_mentioned is None else f"FillNM({int(not_mentioned)})"
-    return f"{nm} U-{uncertain.capitalize()}"
-
+# %% ../nbs/02_labels.ipynb #53f6a1fb
 def _check_policy(uncertain, not_mentioned):
     "Raise a ValueError listing the valid policies unless (`uncertain`, `not_mentioned`) is a known policy."
     if uncertain not in UNCERTAIN_POLICIES:
@@ -45,6 +38,15 @@ def _check_policy(uncertain, not_mentioned):
     if not ok:
         raise ValueError(f"unknown not-mentioned policy {not_mentioned!r}; valid policies: 0 (FillNM(0)), "
                          f"1 (FillNM(1)), None (keep blank missing)")
+
+# %% ../nbs/02_labels.ipynb #29af7ea3
+def policy_name(uncertain:str="ones", # one of UNCERTAIN_POLICIES
+                not_mentioned=0, # one of NM_POLICIES
+               )->str:
+    "The thesis-style name of a policy, e.g. 'FillNM(0) U-Ones'; blank kept missing is 'IgnoreNM'."
+    _check_policy(uncertain, not_mentioned)
+    nm = "IgnoreNM" if not_mentioned is None else f"FillNM({int(not_mentioned)})"
+    return f"{nm} U-{uncertain.capitalize()}"
 
 # %% ../nbs/02_labels.ipynb #b5b84dea
 POLICIES = {"FillNM(0) U-Ones": ("ones", 0), "FillNM(0) U-Zeros": ("zeros", 0), "FillNM(1) U-Ones": ("ones", 1),
@@ -134,9 +136,6 @@ def label_table(labels:pd.DataFrame|pd.Series, # the raw label table (values 1, 
     return out
 
 # %% ../nbs/02_labels.ipynb #b0150be3
-IGNORE_INDEX = -100  # the class index that torch's cross_entropy ignores by default
-MULTICLASS = ("negative", "positive", "uncertain")  # the class order of U-MultiClass targets
-
 def self_trained_targets(values:pd.Series|pd.DataFrame, # raw labels: 1, 0, -1, blank
                          probs, # the first model's P(positive): same shape as `values`, or (one finding) one per -1 row, in order
                          not_mentioned=0, # what blank becomes: 0, 1, or None (stays missing)
@@ -157,6 +156,10 @@ def self_trained_targets(values:pd.Series|pd.DataFrame, # raw labels: 1, 0, -1, 
     arr = out.to_numpy(copy=True); arr[unc.to_numpy()] = fill
     if isinstance(out, pd.Series): return pd.Series(arr, index=out.index, name=out.name)
     return pd.DataFrame(arr, index=out.index, columns=out.columns)
+
+# %% ../nbs/02_labels.ipynb #b157d270
+IGNORE_INDEX = -100  # the class index that torch's cross_entropy ignores by default
+MULTICLASS = ("negative", "positive", "uncertain")  # the class order of U-MultiClass targets
 
 def multiclass_targets(values:pd.Series|pd.DataFrame, # raw labels: 1, 0, -1, blank
                        not_mentioned=0, # class of a blank: 0, 1, or None (IGNORE_INDEX)
@@ -187,6 +190,7 @@ def masked_bce(logits, # (N, K) or (N,) raw scores, one per target
     loss = torch.where(observed, loss, torch.zeros_like(loss))
     return loss.sum() / observed.sum().clamp_min(1)
 
+# %% ../nbs/02_labels.ipynb #9cb09f5f
 def multiclass_ce(logits, # (N, 3) or (N, K, 3) scores for (negative, positive, uncertain)
                   targets, # (N,) or (N, K) class indices 0/1/2, IGNORE_INDEX where missing
                  ):
@@ -204,6 +208,7 @@ def multiclass_ce(logits, # (N, 3) or (N, K, 3) scores for (negative, positive, 
     loss = F.cross_entropy(logits.reshape(-1, 3), targets.reshape(-1), reduction="none", ignore_index=IGNORE_INDEX)
     return loss.sum() / observed.sum().clamp_min(1)
 
+# %% ../nbs/02_labels.ipynb #6bf2f690
 def multiclass_positive_prob(logits, # (..., 3) scores for (negative, positive, uncertain)
                             ):
     "U-MultiClass test-time P(positive): softmax restricted to the negative and positive classes."
@@ -270,6 +275,7 @@ def label_noise(reported:pd.DataFrame, # raw training labels (1, 0, -1, NaN), on
             rows.append(r)
     return pd.DataFrame(rows).set_index(["finding", "policy"])
 
+# %% ../nbs/02_labels.ipynb #4a7fb364
 def truth_by_state(reported:pd.DataFrame, # raw labels (1, 0, -1, NaN)
                    true:pd.DataFrame, # true 0/1 labels, same index
                    findings=("Pneumothorax", "Pleural Effusion"), # which findings

@@ -141,6 +141,7 @@ def region_polygon(region:np.ndarray, # a 2-D 0/1 region with one component
     c = approximate_polygon(max(contours, key=len) - 1, tolerance)
     return (c + 0.5)/np.array(r.shape)
 
+# %% ../nbs/03_masking.ipynb #67c7d0f6
 def rasterize(polygon:np.ndarray, # (K, 2) relative (row, col) vertices
               shape, # the frame (H, W), or an int for a square
              )->np.ndarray:

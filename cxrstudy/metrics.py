@@ -295,6 +295,7 @@ class AUCTestResult(NamedTuple):
     n_neg: int
     n_resamples: int  # permutations and bootstrap redraws (permutation); 0 for DeLong
 
+# %% ../nbs/05_metrics.ipynb #e9065739
 def _perm_order(y:np.ndarray, a:np.ndarray, b:np.ndarray):
     "The fixed sort of the 2n pooled scores, and what the permutation AUCs need of it."
     n = len(y)
@@ -306,6 +307,7 @@ def _perm_order(y:np.ndarray, a:np.ndarray, b:np.ndarray):
     gs, ge = starts[gid], (np.r_[starts[1:], 2 * n] - 1)[gid]  # first and last position of each value's tie group
     return img, from_a, y[img] == 0, gs, ge
 
+# %% ../nbs/05_metrics.ipynb #0bb2cca3
 def _perm_differences(y:np.ndarray, a:np.ndarray, b:np.ndarray, swaps:np.ndarray)->np.ndarray:
     "AUC(A*) - AUC(B*) for each row of `swaps` (n_perm, n) bool: True swaps that image's two predictions."
     img, from_a, neg, gs, ge = _perm_order(y, a, b)
@@ -338,6 +340,7 @@ def _auc_delong(y, a, b, alpha):
     d = auc_a - auc_b
     return float(p), max(d - half, -1.0), min(d + half, 1.0)
 
+# %% ../nbs/05_metrics.ipynb #f7c0474a
 def auc_test(y_true, # 0/1 labels
              prob_a, # model A's probabilities
              prob_b, # model B's probabilities, same images in the same order
@@ -405,6 +408,7 @@ def _class_probs(y_pred, k:int)->np.ndarray|None:
         raise ValueError("class probabilities must be finite, non-negative and sum to 1 per row (softmax outputs)")
     return a
 
+# %% ../nbs/05_metrics.ipynb #df67c637
 def multiclass_table(y_true, # true classes
                      y_pred, # predicted classes, or (N, K) class probabilities in the order of `classes` (adds one-vs-rest AUC)
                      classes, # every class, in the order of the table

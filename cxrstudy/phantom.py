@@ -69,6 +69,7 @@ def _split_id(split:str)->int:
     if split not in SPLITS: raise ValueError(f"unknown split {split!r}; the phantom's splits are: {', '.join(SPLITS)}")
     return SPLITS.index(split)
 
+# %% ../nbs/01e_phantom.ipynb #6a27f20e
 @lru_cache(maxsize=8)
 def patient_pools(seed:int=0)->dict:
     "For each split, the (sorted) rows of the real table whose patient falls in that split's 80/10/10 share (by seeded patient order)."

@@ -25,6 +25,7 @@ def _tiny_cnn(n_out:int):
     return nn.Sequential(blk(1, 16), blk(16, 32), blk(32, 64), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, n_out))
 
+# %% ../nbs/01f_probe.ipynb #09b7cd09
 def _fit_logreg(Xtr, Ytr, Xva, C:float)->tuple:
     "Validation decision scores (n_valid, k) of one L2 logistic regression per column of `Ytr` on standardised pixels, and the fit seconds per column."
     from sklearn.linear_model import LogisticRegression

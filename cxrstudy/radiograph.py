@@ -317,11 +317,13 @@ class _Tee:
     def rounded_rectangle(self, *a, **kw):
         for l in self.layers: l.rounded_rectangle(*a, **kw)
 
+# %% ../nbs/01d_radiograph.ipynb #4ce62853
 def _bezier(p0, p1, p2, n:int=16):
     "Points of the quadratic Bezier curve p0 -> p2 pulled toward p1."
     t = np.linspace(0, 1, n)[:, None]
     return (1 - t) ** 2 * np.asarray(p0) + 2 * t * (1 - t) * np.asarray(p1) + t ** 2 * np.asarray(p2)
 
+# %% ../nbs/01d_radiograph.ipynb #b49148b5
 def _lung_point(rng, at:LungAtlas, kl:int, side:int, v_range=(0.1, 0.9), u_range=(0.0, 1.0)):
     "A random (y, x) well inside lung `side` of mask `kl`: v is the height fraction of the lung's box, u the lateral fraction."
     y0, y1, x0, x1 = at.box[kl, side]
@@ -332,6 +334,7 @@ def _lung_point(rng, at:LungAtlas, kl:int, side:int, v_range=(0.1, 0.9), u_range
         if at.thick[kl, y, x] > 120: return y, x
     return (y0 + y1) // 2, (x0 + x1) // 2
 
+# %% ../nbs/01d_radiograph.ipynb #3845d91d
 def _lateral(xs:np.ndarray, x0:int, x1:int, side:int)->np.ndarray:
     "How lateral each column is within a lung's box: 0 at the medial edge, 1 at the chest wall."
     u = (xs - x0) / max(x1 - x0 - 1, 1)
@@ -664,6 +667,7 @@ DEVICE_PROBS = dict(  # (AP, PA) probability that each device is present when Su
 
 P_CHEST_TUBE = (0.75, 0.12)  # probability of a chest tube with a true pneumothorax, and without one
 
+# %% ../nbs/01d_radiograph.ipynb #a8925bf9
 def _devices(sc:_Scene, ptx_side:int|None, ap:bool)->list:
     "Draw support devices into `sc.device_lines` (each kind through `sc.device_layer`); returns the kinds drawn and sets `sc.tube_side`."
     rng, R, px = sc.rng, sc.size, sc.px
@@ -748,6 +752,7 @@ ANATOMY_KEYS = ("lungs", "heart", "body", "mediastinum", "pneumothorax", "effusi
 
 PORTABLE_TEXTS = ("AP PORTABLE", "PORTABLE", "AP PORTABLE UPRIGHT", "AP SUPINE")
 
+# %% ../nbs/01d_radiograph.ipynb #54336cc7
 @lru_cache(maxsize=8)
 def _lut_grid(n:int=2048, lo:float=-0.2, hi:float=1.8)->np.ndarray:
     "The attenuation values at which the exposure lookup table is tabulated."
@@ -759,6 +764,7 @@ def _exposure_lut(lo:float, hi:float, gamma:float, fog:float)->np.ndarray:
     v = np.where(x < 0.85, x, 0.85 + 0.15 * np.tanh((x - 0.85) / 0.15)) ** gamma  # the shoulder: no hard clipping of bone
     return (fog + (1 - fog) * np.clip(v, 0, 1)).astype(np.float32)
 
+# %% ../nbs/01d_radiograph.ipynb #0e64003b
 def _binomial(a:np.ndarray):
     "One pass of the separable [1, 2, 1]/4 blur, in place (border rows and columns kept)."
     b = a[:-2] + a[2:]; b += a[1:-1]; b += a[1:-1]; b *= 0.25; a[1:-1] = b

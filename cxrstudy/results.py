@@ -26,6 +26,7 @@ def run_arms(run_dir)->pd.DataFrame|None:
     p = Path(run_dir)/"results"/"strategy_arms.csv" if run_dir else None
     return pd.read_csv(p, index_col=0) if p is not None and p.exists() else None
 
+# %% ../nbs/10_results.ipynb #557e6691
 def run_predictions(run_dir, # a run directory
                     split:str|None=None, # whose predictions; None: the held-out split each arm was scored on (its `split` column)
                    )->tuple:
@@ -52,6 +53,7 @@ THESIS_PVALUES = pd.DataFrame([  # the thesis's McNemar p-values (sections 5.4, 
          thesis_p=0.03, thesis_statistic=np.nan),
 ])
 
+# %% ../nbs/10_results.ipynb #a3fdc067
 def _pair(predictions:dict, arm:str, versus:str, thresholds:dict)->tuple:
     "The two arms' tables on the same images in the same order (the metrics chapter's pairing checks)."
     t = paired_arms({versus: predictions[versus], arm: predictions[arm]}, versus, {k: thresholds.get(k, 0.5) for k in (arm, versus)})
@@ -98,6 +100,7 @@ CLAIMS = pd.DataFrame([  # the thesis's claims, each "arm beats versus on metric
     dict(claim="With DDIM, the misclassified strategy beats the unbalanced one (F1)", arm="ddim misclassified", versus="ddim unbalanced", metric="f1"),
 ])
 
+# %% ../nbs/10_results.ipynb #18576a64
 def difference_ci(a:pd.DataFrame, b:pd.DataFrame, # two arms' predictions on the same images, same order (see `_pair`)
                   metric:str, thr_a:float=0.5, thr_b:float=0.5, # the metric and each arm's threshold
                   *, n_boot:int=1000, alpha:float=0.05, seed:int=0)->tuple:
@@ -105,6 +108,7 @@ def difference_ci(a:pd.DataFrame, b:pd.DataFrame, # two arms' predictions on the
     return paired_bootstrap_difference(a.y_true, a.prob, b.prob, metric, threshold_a=thr_a, threshold_b=thr_b,
                                        n_boot=n_boot, alpha=alpha, seed=seed)
 
+# %% ../nbs/10_results.ipynb #d10e5156
 def verdict(lo:float, hi:float)->str:
     "'supports' (interval above 0), 'contradicts' (below 0) or 'cannot decide' (it crosses 0, or is undefined)."
     if np.isnan(lo) or np.isnan(hi): return "cannot decide"
@@ -143,6 +147,7 @@ def _meta(path:Path)->dict:
     j = path.with_suffix(".json")
     return json.loads(j.read_text()) if j.exists() else {}
 
+# %% ../nbs/10_results.ipynb #f6b2f7e5
 def headline_table(run_dir)->pd.DataFrame|None:
     "The front page's table, from the run's `results/` only; None when the run has made none of HEADLINE_TABLES."
     res = Path(run_dir)/"results" if run_dir else None

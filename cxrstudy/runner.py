@@ -46,6 +46,7 @@ def parse_param(pair:str)->tuple:
     except (ValueError, SyntaxError): value = raw
     return name, value
 
+# %% ../nbs/99_runner.ipynb #372ca4d1
 class _Collect(logging.Handler):
     "Collect the log records emitted while it is attached."
     def __init__(self): super().__init__(); self.records = []
@@ -68,6 +69,7 @@ def chapter_parameters(nb:Path|str)->dict:
     "The parameters a chapter declares, as {name: default source text}, via papermill."
     return {k: v["default"] for k, v in inspect_parameters(nb).items()}
 
+# %% ../nbs/99_runner.ipynb #a1b20f09
 RUNNER_OPTIONS = dict(profile="--profile", source="--source", data_dir="--data-dir", run_dir="--out", seed="--seed")
 
 def _kind(v)->str:
@@ -223,6 +225,7 @@ def run_logger(run_dir:Path):
         for lg, h in ((log, fh), (log, sh), (pm_log, fh)): lg.removeHandler(h)
         fh.close()
 
+# %% ../nbs/99_runner.ipynb #402572ac
 def open_run_source(source:str, data_dir, profile:str, seed:int):
     "The run's data source, opened and checked before anything is written: its layout (by opening it) and no empty split."
     src = open_source(source, data_dir, profile=profile, seed=seed); require_rows(src)
@@ -232,6 +235,7 @@ def data_fingerprint(source:str, data_dir, profile:str, seed:int)->str:
     "The fingerprint of the data a run reads (see `open_run_source`)."
     return open_run_source(source, data_dir, profile, seed).fingerprint()
 
+# %% ../nbs/99_runner.ipynb #e61f2830
 def count_bad_images(run_dir:Path)->int:
     "How many images the run skipped as missing or corrupt: the rows of `results/bad_images.csv` (the data chapter writes it)."
     p = Path(run_dir)/"results"/"bad_images.csv"
@@ -276,6 +280,7 @@ def _kernels_die_on_ctrl_c(managers:list):
     finally:
         if old is not None: signal.signal(signal.SIGINT, old)
 
+# %% ../nbs/99_runner.ipynb #c541ecfb
 def run_chapter(name:str, nb:Path, run_dir:Path, params:dict, progress:bool=True)->float:
     "Execute one chapter with papermill into `<run>/notebooks/` (the kernel's own output goes to `<run>/run.log`); returns seconds, raises `ChapterFailed`."
     import papermill as pm
@@ -428,6 +433,7 @@ def run_parser()->argparse.ArgumentParser:
     p.add_argument("--site", default="auto", help="auto (Quarto if installed, else the Sphinx book) | quarto | book | none")
     return p
 
+# %% ../nbs/99_runner.ipynb #c05f0574
 def main(argv:list|None=None)->int:
     "Entry point of the `cxrstudy` console script; returns the exit status."
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -38,7 +38,7 @@ def _base_config(p:dict)->dict:
                 timesteps=p["timesteps"], beta_schedule=p["beta_schedule"], beta_start=1e-4, beta_end=0.02, clip_sample=True,
                 conditioning="class", classes=["negative", "positive", "null"], cond_dim=0, cond_channels=0,
                 p_uncond=0.1, positives_only=False, trained_for="both",
-                prediction_type="epsilon", snr_gamma=None, zero_terminal_snr=False, balanced=p.get("balanced", False),
+                prediction_type=p.get("prediction_type", "epsilon"), snr_gamma=p.get("snr_gamma"), zero_terminal_snr=False, balanced=p.get("balanced", False),
                 uncertain="ones", not_mentioned=0, n_train=p["n_train"],
                 epochs=p["epochs"], batch_size=p["batch_size"], grad_accum=1, lr=p["lr"], adam_betas=[0.95, 0.999],
                 weight_decay=1e-6, warmup_steps=p["warmup_steps"], grad_clip=1.0, ema_decay=p["ema_decay"],

@@ -31,6 +31,7 @@ SIDES = ("right", "left")  # names of RIGHT and LEFT in tables
 class RLEError(ValueError):
     "A SIIM run-length row that cannot be a mask (odd count, negative or non-integer value, empty run, runs past the frame)."
 
+# %% ../nbs/01c_siim.ipynb #2ead95b2
 def decode_rle(rle:str, # an EncodedPixels value: "-1" (no pneumothorax) or "offset length offset length ..."
                height:int=SIIM_SIZE, # rows of the frame
                width:int=SIIM_SIZE, # columns of the frame
@@ -85,6 +86,7 @@ def split_column(lung:np.ndarray, # a both-lungs mask (or a prior), (H, W)
     run = z[:1 + int(np.argmax(np.append(np.diff(z) > 1, True)))]  # the first contiguous run of minima
     return lo + int(run[0] + run[-1]) // 2
 
+# %% ../nbs/01c_siim.ipynb #d59a1e3d
 def side_part(mask:np.ndarray, # a 2-D mask
               side:int, # RIGHT (image columns before `split`) or LEFT
               split:int, # the column between the lungs
@@ -94,6 +96,7 @@ def side_part(mask:np.ndarray, # a 2-D mask
     out[:, cols] = np.asarray(mask, bool)[:, cols]
     return out
 
+# %% ../nbs/01c_siim.ipynb #68055f3b
 def side_box(mask:np.ndarray)->tuple:
     "The bounding box (y0, y1, x0, x1), ends exclusive, of a non-empty 2-D mask."
     ys, xs = np.flatnonzero(np.any(mask, 1)), np.flatnonzero(np.any(mask, 0))
@@ -146,6 +149,7 @@ def _decode_table(df:pd.DataFrame, size:int)->tuple:
     stack = np.stack(masks) if masks else np.zeros((0, size, size), bool)
     return ids, stack, skipped
 
+# %% ../nbs/01c_siim.ipynb #d7a31e3d
 def _sha(path:Path)->str:
     "A short sha256 of a file's bytes."
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

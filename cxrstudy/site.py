@@ -20,8 +20,8 @@ from .core import project_root
 
 # %% auto #0
 __all__ = ['STUDY_TITLE', 'RENDERERS', 'BOOK_PROCS', 'FRONT_PROCS', 'SAVED_MIME', 'CALLOUTS', 'CONF_PY', 'BOOK_CSS',
-           'chapter_name', 'book_parts', 'book_plan', 'available_renderers', 'choose_renderer', 'default_exp_',
-           'run_box', 'this_run_box', 'book_tags', 'process_notebook', 'demo_notebook', 'format_value',
+           'chapter_name', 'book_parts', 'book_plan', 'available_renderers', 'choose_renderer', 'run_box',
+           'default_exp_', 'this_run_box', 'book_tags', 'process_notebook', 'demo_notebook', 'format_value',
            'interval_columns', 'note_saved', 'saved_as', 'row_anchor', 'format_table', 'link_rows', 'scrub_text',
            'quiet_outputs', 'link_outputs', 'chapter_callout', 'toctree', 'manifest_box', 'SiteError', 'render_book',
            'render_quarto', 'render_site']
@@ -41,6 +41,7 @@ def _files(entries)->list:
     out = [e if isinstance(e, str) else (e.get("href") or e.get("file")) for e in entries or []]
     return [f for f in out if f]
 
+# %% ../nbs/00a_site.ipynb #657d72fd
 def book_parts(cfg:Path|str)->list:
     "The book of a Quarto config `cfg` as parts in order: [(part title or None, [notebook file names])]."
     book = (yaml.safe_load(Path(cfg).read_text()) or {}).get("book") or {}
@@ -89,10 +90,6 @@ def choose_renderer(renderer:str="auto")->str:
     return renderer
 
 # %% ../nbs/00a_site.ipynb #b928923d
-def default_exp_(cell, *args):
-    "Drop the `#| default_exp` cell: it names the module, which the chapter's title already says."
-    del cell["source"]
-
 def _literals(src:str)->dict:
     "The `name = literal` assignments of a code cell's source, as {name: value} (other statements are skipped)."
     out = {}
@@ -102,11 +99,17 @@ def _literals(src:str)->dict:
             except ValueError: out[node.targets[0].id] = ast.unparse(node.value)
     return out
 
+# %% ../nbs/00a_site.ipynb #517fe62a
 def run_box(values:dict, title:str="This run", note:str="")->str:
     "A MyST admonition listing `values` as a two-column table."
     show = lambda v: ", ".join(f"{k}={w}" for k, w in v.items()) if isinstance(v, dict) else v if isinstance(v, str) else repr(v)
     rows = "".join(f"| {html.escape(str(k))} | `{show(v)}` |\n" for k, v in values.items())
     return f"```{{admonition}} {title}\n:class: note\n\n{note}\n\n| name | value |\n|---|---|\n{rows}```"
+
+# %% ../nbs/00a_site.ipynb #cb7b74b4
+def default_exp_(cell, *args):
+    "Drop the `#| default_exp` cell: it names the module, which the chapter's title already says."
+    del cell["source"]
 
 def _title_index(cells)->int:
     "The index of the first markdown cell holding a level-1 heading (0 if none)."
@@ -142,12 +145,14 @@ def book_tags(cell):
     if d.get("fig-cap"):
         cell.metadata["mystnb"] = {"figure": {"caption": str(d["fig-cap"]), **({"name": d["label"]} if d.get("label") else {})}}
 
+# %% ../nbs/00a_site.ipynb #6180e559
 BOOK_PROCS = [populate_language, strip_ansi, hide_line, filter_stream_, rm_header_dash, clean_magics,
               hide_, default_exp_, this_run_box, book_tags, strip_hidden_metadata]
 
 class _drop_injected(this_run_box): box = False
 FRONT_PROCS = [_drop_injected if p is this_run_box else p for p in BOOK_PROCS]  # the front page summarises the manifest instead
 
+# %% ../nbs/00a_site.ipynb #a9fe9651
 def process_notebook(src:Path|str, # an executed notebook
                      dst:Path|str, # where the processed copy goes
                      extra:list|None=None, # markdown cells to add after the title (e.g. the index's run summary)
@@ -253,6 +258,7 @@ def _shows(df, t)->bool:
         elif not (a.astype(str) == b.astype(str)).all(): return False
     return True
 
+# %% ../nbs/00a_site.ipynb #ddc589b8
 def saved_as(df, saved:dict|None=None)->str|None:
     "The run-relative CSV (`results/<name>.csv`) that `df` shows, among the tables saved in this kernel (`saved`, default: `note_saved`'s); the latest wins."
     for rel, t in reversed(list((_SAVED if saved is None else saved).items())):
@@ -266,6 +272,7 @@ def row_anchor(table:str, # the table's file or name: 'results/table15_x.csv' or
     slug = re.sub(r"[^a-z0-9]+", "-", str(row).lower()).strip("-")
     return f"{Path(str(table)).stem}-{slug}"
 
+# %% ../nbs/00a_site.ipynb #4d30cc1d
 def format_table(df, # a DataFrame (full precision)
                  *, caption:str|None=None, # the caption above the table
                  saved:dict|None=None, # the saved tables to look `df` up in (default: this kernel's)
@@ -347,6 +354,7 @@ def _number(s:str):
     try: return float(s.replace(",", "")) if s.strip() else np.nan
     except ValueError: return s
 
+# %% ../nbs/00a_site.ipynb #158e2229
 def _cell_grid(rows:list)->list:
     "The visible cells of table rows `rows` as a rectangle of (text, is_header), with rowspan and colspan expanded (how pandas writes a MultiIndex)."
     grid, carry = [], {}  # carry: column -> [rows left, (text, is_header)]
@@ -382,6 +390,7 @@ def _html_frame(h:str)->pd.DataFrame|None:
     df = pd.DataFrame([[v if k < n_index else _number(v) for k, (v, _) in enumerate(r)] for r in body], columns=[label(k) for k in range(width)])
     return df.set_index(list(df.columns[:n_index]))
 
+# %% ../nbs/00a_site.ipynb #caa74d58
 def _reformat(o, csv:Path, bare:bool=True)->bool:
     "Save the table output `o` shows as `csv` (and, if `bare`, format it with `format_table`); False when pandas cannot read it back."
     df = _html_frame("".join(o["data"]["text/html"]))
@@ -402,6 +411,7 @@ def _tag_rows(o, rel:str):
         if th is not None and th.get_text(strip=True): tr["id"] = row_anchor(rel, th.get_text(strip=True))
     o["data"]["text/html"] = str(soup)
 
+# %% ../nbs/00a_site.ipynb #d387a0ef
 def link_outputs(nb, # a processed chapter notebook
                  *, run_dir:Path|str, # the run: results/ and figures/ hold what the chapters saved
                  site_dir:Path|str, # the site being built (bare tables' CSVs go to its tables/)
@@ -494,6 +504,7 @@ def _best_auc(res, names:tuple, what:str):
     f1 = f" and F1 {_est(b, 'f1')}" if "f1" in b.index and pd.notna(b["f1"]) else ""
     return f"{what} {b.name} had the highest pneumothorax AUC on the {held} split ({_est(b, 'roc_auc')}){f1}, of {len(t)} compared", name
 
+# %% ../nbs/00a_site.ipynb #715b5f6a
 def _diffusion(res):
     t = _table(res, "diffusion_sampler_speed")
     if t is None or "speed-up vs DDPM" not in t or "FD / DDPM's FD" not in t: return None
@@ -518,6 +529,7 @@ def _diffusion_found(res):
     "The chapter's finding: class fidelity when the run made its table, else the sampler speed."
     return _fidelity(res) or _diffusion(res)
 
+# %% ../nbs/00a_site.ipynb #bd12d661
 def _strategies(res):
     from cxrstudy.results import HEADLINE_TABLES  # the front page's order of preference (imported here: results imports more)
     return _best_auc(res, HEADLINE_TABLES, "of the augmentation arms,")
@@ -607,6 +619,7 @@ def setup(app):
     app.connect("env-get-updated", _number_on, priority=900)
 """
 
+# %% ../nbs/00a_site.ipynb #66b09c84
 BOOK_CSS = """\
 /* cxrstudy: a table fits the text column or scrolls inside its own frame; the line under each result names its sources */
 div.cell_output div.output.text_html { overflow-x: auto; max-width: 100%; }
@@ -616,6 +629,7 @@ p.cxr-source { font-size: 0.8em; margin-top: -0.4em; color: #555; }
 div.cxr-anchor { scroll-margin-top: 5em; }
 """
 
+# %% ../nbs/00a_site.ipynb #2ad12440
 def toctree(docs:list, caption:str|None=None)->str:
     "A hidden, numbered MyST toctree of `docs` (docnames), with `caption` as the sidebar's part heading."
     opts = ([f":caption: {caption}"] if caption else []) + [":numbered:", ":titlesonly:", ":hidden:"]
@@ -642,6 +656,7 @@ def _swap_in(new:Path, site:Path):
     new.rename(site)
     if old.exists(): shutil.rmtree(old)
 
+# %% ../nbs/00a_site.ipynb #1866e9ab
 def render_book(run_dir:Path|str, # a run folder with notebooks/ (and manifest.json)
                 cfg:Path|str|None, # the study's _quarto.yml (None: the run's notebooks in name order)
                 jobs:int=1, # Sphinx's parallel jobs (-j)

@@ -121,6 +121,7 @@ TEST_LABEL_FILES = ("groundtruth.csv", "test_labels.csv")  # looked for inside t
 LAYOUT = ("a CheXpert-v1.0-small/ (or CheXpert-v1.0/) folder holding train.csv, valid.csv and the train/ and valid/ "
           "image folders (see data/README.md)")
 
+# %% ../nbs/01a_sources.ipynb #a6c094a9
 def _sha(path:Path)->str:
     "The first 16 hex digits of the SHA-256 of a file's bytes."
     h = hashlib.sha256()
@@ -247,6 +248,7 @@ def _find_chexpert_dir(data_dir)->Path:
         if not (d/name).exists(): raise FileNotFoundError(f"{d} has no {name}; expected {LAYOUT}")
     return d
 
+# %% ../nbs/01a_sources.ipynb #a9500b36
 def _read_csv(path:Path, required:list)->pd.DataFrame:
     "Read a label CSV and check it (`check_label_table`); `ValueError` naming the file if it does not parse."
     try: df = pd.read_csv(path)

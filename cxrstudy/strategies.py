@@ -37,18 +37,21 @@ THESIS_RATIOS = dict(  # the thesis's values: the `full` defaults
     misclassified=dict(target_balance=1.0, max_copies=11, neg_copies=1),
 )
 
+# %% ../nbs/09_strategies.ipynb #7fa93bc1
 def check_strategy(strategy:str)->str:
     "`strategy` if it is one of STRATEGIES, else a ValueError listing them."
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
     return strategy
 
+# %% ../nbs/09_strategies.ipynb #0429edc7
 def check_aug_source(aug_source:str)->str:
     "`aug_source` if it is one of AUG_SOURCES, else a ValueError listing them."
     if aug_source not in AUG_SOURCES:
         raise ValueError(f"unknown augmentation source {aug_source!r}; valid sources: {', '.join(AUG_SOURCES)}")
     return aug_source
 
+# %% ../nbs/09_strategies.ipynb #2b475056
 def strategy_ratios(strategy:str, # one of STRATEGIES
                     **overrides, # ratios to change, e.g. pos_copies=3
                    )->dict:
@@ -66,6 +69,20 @@ def strategy_ratios(strategy:str, # one of STRATEGIES
     return r
 
 # %% ../nbs/09_strategies.ipynb #ad5edd19
+def _binary(labels)->pd.Series:
+    "`labels` (0/1 Series or array; the index is the row) as an int Series, or a ValueError."
+    s = labels.copy() if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels))
+    if s.isna().any(): raise ValueError(f"labels has {int(s.isna().sum())} missing value(s); impute them first (labels chapter)")
+    if not s.isin([0, 1]).all(): raise ValueError(f"labels must be 0/1; got values such as {sorted(set(s.tolist()) - {0, 1})[:5]}")
+    return s.astype(np.int64)
+
+def _plan_rows(parts)->pd.DataFrame:
+    "The rows table from (rows, label, copies) parts."
+    rows = [pd.DataFrame(dict(row=np.asarray(r), label=lab, copies=int(k))) for r, lab, k in parts if len(r)]
+    cols = dict(row=np.int64, label=np.int64, copies=np.int64)
+    return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(cols))).astype(cols)
+
+# %% ../nbs/09_strategies.ipynb #f3f332ec
 class AugmentationPlan(NamedTuple):
     "Which training rows are augmented how many times: `rows` has columns row, label, copies (each >= 1)."
     strategy: str
@@ -79,19 +96,6 @@ class AugmentationPlan(NamedTuple):
     def extra_by_label(self)->dict:
         "{0: extra negatives, 1: extra positives}."
         return {k: int(self.rows.loc[self.rows.label == k, "copies"].sum()) for k in (0, 1)}
-
-def _binary(labels)->pd.Series:
-    "`labels` (0/1 Series or array; the index is the row) as an int Series, or a ValueError."
-    s = labels.copy() if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels))
-    if s.isna().any(): raise ValueError(f"labels has {int(s.isna().sum())} missing value(s); impute them first (labels chapter)")
-    if not s.isin([0, 1]).all(): raise ValueError(f"labels must be 0/1; got values such as {sorted(set(s.tolist()) - {0, 1})[:5]}")
-    return s.astype(np.int64)
-
-def _plan_rows(parts)->pd.DataFrame:
-    "The rows table from (rows, label, copies) parts."
-    rows = [pd.DataFrame(dict(row=np.asarray(r), label=lab, copies=int(k))) for r, lab, k in parts if len(r)]
-    cols = dict(row=np.int64, label=np.int64, copies=np.int64)
-    return (pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(cols))).astype(cols)
 
 # %% ../nbs/09_strategies.ipynb #cc9bb297
 def _draw(rows, k:int, rng)->np.ndarray:
@@ -145,6 +149,7 @@ def pca_plane(features, # (N, D) penultimate features of the training images
     pca = PCA(n_components=2, random_state=seed).fit(f)
     return pca.transform(f), pca
 
+# %% ../nbs/09_strategies.ipynb #21d77984
 def plane_boundary(coords, # (N, 2) points in the PCA plane
                    y, # their 0/1 labels
                   ):
@@ -211,6 +216,7 @@ class ExtraImages(NamedTuple):
     @property
     def empty(self)->bool: return len(self.labels) == 0
 
+# %% ../nbs/09_strategies.ipynb #e31e2076
 def _no_images(size:int, reason:str)->ExtraImages:
     "An empty arm, with its reason."
     return ExtraImages(np.zeros((0, size or 0, size or 0), np.uint8), np.zeros(0, np.int64),
@@ -323,6 +329,7 @@ class ArmSpec(NamedTuple):
     aug_source: str|None = None
     policy: str|tuple = "combined"
 
+# %% ../nbs/09_strategies.ipynb #aafe16fa
 def training_labels(source, finding:str, *, size:int, n_train:int|None=None, policy:str=DEFAULT_POLICY,
                     store:ArtifactStore|None=None)->pd.Series:
     "The 0/1 targets (under `policy`) of the rows `train_classifier` trains on (its first `n_train` usable rows), indexed by row in the split."

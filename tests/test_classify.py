@@ -23,7 +23,7 @@ _TRAIN = textwrap.dedent("""
     from cxrstudy.classify import train_classifier, predict
     src = PhantomSource(0, n_train=96, n_valid=32, n_test=32)
     t = train_classifier(src, "Pleural Effusion", arch="thesis_densenet_tiny", profile="smoke", progress=False, seed=3)
-    w = (t.learner.cxr["folder"] + "/weights.safetensors")
+    w = (t.learner.cxr.folder + "/weights.safetensors")
     print("KEY", t.key, hashlib.sha256(open(w, "rb").read()).hexdigest(), float(predict(t.learner, src, "test")["prob"].sum()))
 """)
 
