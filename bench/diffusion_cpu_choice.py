@@ -46,6 +46,9 @@ def main(argv=None):
     ref = td.images[td.rows[a.n:a.n + 256]]  # as the chapter: real training images after the first n
     spaces = {"randcnn8": get_extractor("randcnn", width=8, seed=a.seed), "classifier": get_extractor("classifier", learner=clf)}
     reference = {k: (ex, extract_features(ref, ex)) for k, ex in spaces.items()}
+    # FD needs more images than features (else a singular covariance): a space too wide for n samples is left out, and the report says so
+    left_out = {k: f.shape[1] for k, (_, f) in reference.items() if a.n <= f.shape[1]}
+    reference = {k: v for k, v in reference.items() if k not in left_out}
     labels, quality_rows, fidelity_rows = [0] * (a.n // 2) + [1] * (a.n // 2), [], []
     for name in a.variants.split(","):
         t0 = time.perf_counter(); tr = train_diffusion(src, finding, "cpu", a.seed, device="cpu", **VARIANTS[name])  # one thread: the profile's cpu_threads
@@ -61,9 +64,9 @@ def main(argv=None):
                                       p_pos_cond=f.p_pos_cond, p_neg_cond=f.p_neg_cond, chosen=bool(f.chosen)))
         for r_ in quality_rows[-len(SAMPLERS):]: r_["model"] = "from the store" if tr.loaded else f"trained here in {t_fit:.0f} s"
         print(pd.DataFrame(quality_rows).tail(len(SAMPLERS)).to_string(), pd.DataFrame(fidelity_rows).tail(len(fid)).to_string(), sep="\n", flush=True)
-        report(pd.DataFrame(quality_rows), pd.DataFrame(fidelity_rows), a, load0, len(td.rows), prof)  # after every variant
+        report(pd.DataFrame(quality_rows), pd.DataFrame(fidelity_rows), a, load0, len(td.rows), prof, left_out)  # after every variant
 
-def report(quality, fidelity, a, load0:float, n_train:int, prof:dict):
+def report(quality, fidelity, a, load0:float, n_train:int, prof:dict, left_out:dict):
     "Write the markdown report of the variants measured so far to `a.out`, and the two tables beside it as CSV."
     import torch, diffusers
     fmt = lambda v: f"{v:.3g}" if isinstance(v, float) else str(v)
@@ -78,7 +81,8 @@ def report(quality, fidelity, a, load0:float, n_train:int, prof:dict):
              f"Models: the cpu profile's diffusion model (`train_diffusion(..., 'cpu', seed)`), one per variant, each the profile with "
              f"the variant's overrides ({overrides}). Sample quality: "
              f"n = {a.n} images per sampler (half per class, w = 0, the same x_T), Fréchet distance (not FID) to 256 real training "
-             "images with 95% bootstrap intervals, in the diffusion chapter's two feature spaces. Class fidelity: the chapter's "
+             "images with 95% bootstrap intervals, in the diffusion chapter's feature spaces"
+             + "".join(f" ({k}: {d} features, left out: FD needs more than {d} images per set)" for k, d in left_out.items()) + ". Class fidelity: the chapter's "
              f"`class_fidelity`, {a.n_fidelity} pairs per class, DDIM {prof['fidelity_steps']} steps, AUC with its 95% bootstrap interval.", "",
              "## Sample quality", ""] + table(quality) + ["", "## Class fidelity", ""] + table(fidelity) + \
             ["", "Targets of the diffusion issue: class-fidelity AUC ≥ 0.65 with the interval above 0.5 for at least one guidance weight."]
