@@ -61,4 +61,5 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/diffusion_fidelity.py --variants natural,balanced --weights 0,2 --n 48 --steps 25
 	$(BIN)/python bench/diffusion_ablation.py --updates 600 --n 64 --n-fidelity 32
 	$(BIN)/python bench/diffusion_cpu_choice.py --variants eps,v --n 32 --n-fidelity 40
+	$(BIN)/python bench/guidance_costs.py --profile cpu
 	$(BIN)/python bench/structure_rhythm.py --label after
