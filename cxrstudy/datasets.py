@@ -20,11 +20,13 @@ from .sources import IMAGE_SUFFIXES, SourceBase, open_source, register_source
 
 # %% auto #0
 __all__ = ['LABEL_MAPS', 'PATHOLOGIES', 'TABLE_COLUMNS', 'NIH_LAYOUT', 'PADCHEST_CSV', 'PADCHEST_COLUMNS', 'PADCHEST_LAYOUT',
-           'VINDR_LAYOUT', 'READER_RULES', 'SHIPPED', 'SPLITS', 'VIEWS', 'GOOGLE_MAP', 'LabelMap', 'label_map',
-           'as_observations', 'mapping_table', 'harmonise', 'check_columns', 'nih_table', 'nih_labels',
-           'padchest_terms', 'padchest_table', 'padchest_labels', 'no_counterpart', 'vindr_readers', 'combine_readers',
-           'vindr_table', 'vindr_labels', 'reader_agreement', 'chexpert_labels', 'split_patients', 'HarmonisedSource',
-           'LabelOnlySource', 'label_source', 'prevalence_table', 'views_table', 'nih_relabels', 'relabel_agreement']
+           'VINDR_LAYOUT', 'READER_RULES', 'SHIPPED', 'SPLITS', 'VIEWS', 'GOOGLE_MAP', 'MIMIC_LAYOUT', 'LAYOUTS',
+           'LabelMap', 'label_map', 'as_observations', 'mapping_table', 'harmonise', 'check_columns', 'nih_table',
+           'nih_labels', 'padchest_terms', 'padchest_table', 'padchest_labels', 'no_counterpart', 'vindr_readers',
+           'combine_readers', 'vindr_table', 'vindr_labels', 'reader_agreement', 'chexpert_labels', 'split_patients',
+           'HarmonisedSource', 'LabelOnlySource', 'label_source', 'prevalence_table', 'views_table', 'nih_relabels',
+           'relabel_agreement', 'mimic_table', 'Layout', 'find_table', 'FolderSource', 'folder_source',
+           'make_fake_dataset']
 
 # %% ../nbs/01g_datasets.ipynb #c514aff7
 class LabelMap(NamedTuple):
@@ -469,3 +471,171 @@ def relabel_agreement(alpha:float=0.05, # 1 - confidence of every interval
                      "sensitivity": tp / (tp + fn) if tp + fn else np.nan, "sensitivity_lo": ci(tp, tp + fn)[0], "sensitivity_hi": ci(tp, tp + fn)[1],
                      "ppv": tp / (tp + fp) if tp + fp else np.nan, "ppv_lo": ci(tp, tp + fp)[0], "ppv_hi": ci(tp, tp + fp)[1]})
     return pd.DataFrame(rows).set_index("google")
+
+# %% ../nbs/01g_datasets.ipynb #4633e94d
+MIMIC_LAYOUT = ("MIMIC-CXR-JPG's released folder: mimic-cxr-2.0.0-chexpert.csv(.gz), mimic-cxr-2.0.0-metadata.csv(.gz) and "
+                "files/p10/p10000032/s50414267/<dicom_id>.jpg")
+
+def mimic_table(labels:pd.DataFrame, # mimic-cxr-2.0.0-chexpert.csv: subject_id, study_id, the 14 observations
+                meta:pd.DataFrame, # mimic-cxr-2.0.0-metadata.csv: dicom_id, subject_id, study_id, ViewPosition
+                where:str="mimic-cxr-2.0.0-*.csv", # for messages
+               )->pd.DataFrame:
+    "MIMIC-CXR-JPG's labels per image in the harmonised shape (TABLE_COLUMNS): raw CheXpert values, views from ViewPosition."
+    check_columns(labels, ["subject_id", "study_id"] + FINDINGS, where, MIMIC_LAYOUT)
+    check_columns(meta, ["dicom_id", "subject_id", "study_id", "ViewPosition"], where, MIMIC_LAYOUT)
+    t = meta.merge(labels, on=["subject_id", "study_id"], how="inner")
+    sid, st = t["subject_id"].astype(str), t["study_id"].astype(str)
+    vp = t["ViewPosition"].astype(str)
+    out = pd.DataFrame({"Path": "files/p" + sid.str[:2] + "/p" + sid + "/s" + st + "/" + t["dicom_id"].astype(str) + ".jpg",
+                        "Sex": np.nan, "Age": np.nan,
+                        "Frontal/Lateral": np.select([vp.isin(["PA", "AP"]), vp.isin(["LATERAL", "LL"])], ["Frontal", "Lateral"], None),
+                        "AP/PA": vp.where(vp.isin(["PA", "AP"]), None)})
+    return pd.concat([out, t[FINDINGS].astype(float)], axis=1).assign(patient=sid, source_row=np.arange(len(t)), dataset="mimic")
+
+# %% ../nbs/01g_datasets.ipynb #54f85465
+class Layout(NamedTuple):
+    "Where a dataset's label table lies in its released folder and how to read it."
+    tables: tuple # candidate label files, relative to the folder: the first that exists is read
+    read: Callable # (folder, path of that file) -> the harmonised table
+    help: str # the expected layout, in words
+
+def _read_mimic(folder:Path, p:Path)->pd.DataFrame:
+    meta = next((folder/n for n in ("mimic-cxr-2.0.0-metadata.csv.gz", "mimic-cxr-2.0.0-metadata.csv") if (folder/n).exists()), None)
+    if meta is None: raise FileNotFoundError(f"{folder} has {p.name} but no mimic-cxr-2.0.0-metadata.csv(.gz); expected {MIMIC_LAYOUT}")
+    return mimic_table(pd.read_csv(p), pd.read_csv(meta), p.name)
+
+LAYOUTS = {
+    "nih": Layout(("Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv.gz"),
+                  lambda d, p: nih_table(pd.read_csv(p), p.name), NIH_LAYOUT),
+    "padchest": Layout((PADCHEST_CSV, PADCHEST_CSV + ".gz"),
+                       lambda d, p: padchest_table(pd.read_csv(p, usecols=lambda c: c in PADCHEST_COLUMNS, low_memory=False), p.name), PADCHEST_LAYOUT),
+    "vindr": Layout(("train.csv", "annotations/annotations_train.csv"), lambda d, p: vindr_table(pd.read_csv(p), where=p.name), VINDR_LAYOUT),
+    "mimic": Layout(("mimic-cxr-2.0.0-chexpert.csv.gz", "mimic-cxr-2.0.0-chexpert.csv"), _read_mimic, MIMIC_LAYOUT)}
+
+# %% ../nbs/01g_datasets.ipynb #08ac7f57
+def find_table(dataset:str, # a key of LAYOUTS
+               folder, # the user's folder
+              )->Path:
+    "The label file of `dataset` in `folder`; FileNotFoundError naming the expected files (and the dataset the folder looks like)."
+    if folder is None: raise FileNotFoundError(f"source {dataset!r} needs data_dir: {LAYOUTS[dataset].help}")
+    d = Path(folder).expanduser()
+    if not d.is_dir(): raise FileNotFoundError(f"{dataset} folder {d} does not exist; expected {LAYOUTS[dataset].help}")
+    hit = next((d/n for n in LAYOUTS[dataset].tables if (d/n).exists()), None)
+    if hit is not None: return hit
+    other = [o for o, l in LAYOUTS.items() if o != dataset and any((d/n).exists() for n in l.tables)]
+    looks = f"; it looks like a {other[0]} folder (use source {other[0]!r})" if other else ""
+    raise FileNotFoundError(f"{d} has none of {', '.join(LAYOUTS[dataset].tables)}{looks}; expected {LAYOUTS[dataset].help}")
+
+# %% ../nbs/01g_datasets.ipynb #913f785b
+class FolderSource(HarmonisedSource):
+    "A user's folder of a dataset in its released layout (LAYOUTS): patient-level train/valid/test, images as uint8."
+    needs_data_dir, on_bad_image = True, "skip"
+    def __init__(self, data_dir, # the dataset's folder, as released
+                 *, view:str="frontal", # frontal | lateral | both
+                 seed:int=0, valid_frac:float=0.1, test_frac:float=0.2, # the patient split
+                 max_rows:dict|None=None, # optional {split: n} row limits (profiles use it)
+                 on_bad_image:str="skip", # "skip" (warn, record, leave out) or "raise"
+                ):
+        if on_bad_image not in ("skip", "raise"): raise ValueError(f"on_bad_image must be 'skip' or 'raise', got {on_bad_image!r}")
+        self.on_bad_image, self.table_file = on_bad_image, find_table(self.dataset, data_dir)
+        self.data_dir = Path(data_dir).expanduser()
+        self._setup(LAYOUTS[self.dataset].read(self.data_dir, self.table_file), view=view, seed=seed, valid_frac=valid_frac,
+                    test_frac=test_frac, max_rows=max_rows)
+        self.fingerprint_basis = f"the label file's bytes, the split settings, and each image's path, size and mtime under {self.data_dir.resolve()}"
+
+    @classmethod
+    def from_profile(cls, profile:str="smoke", *, seed:int=0, data_dir=None, **options):
+        "The registry's factory: the folder at `data_dir` with the row limits of `profile`."
+        prof = get_profile(profile, "data")
+        return cls(data_dir, seed=seed, **{"max_rows": dict(train=prof["n_train"], valid=prof["n_valid"], test=prof["n_test"]), **options})
+
+    def path(self, split:str, i:int)->Path:
+        "The image file of row `i` of `split`."
+        self._check_split(split)
+        rel = self._tables[split]["Path"].iloc[i]
+        p = self.data_dir/rel
+        if p.exists() or self.dataset != "nih": return p
+        return next((q for q in sorted(self.data_dir.glob(f"images_*/{rel}")) if q.exists()), p)
+
+    def image(self, split:str, i:int, size=None)->np.ndarray:
+        "Row `i` of `split` as uint8; BadImageError if it is missing or does not decode."
+        return read_image(self.path(split, i), size)
+
+    def fingerprint(self)->str:
+        import hashlib, os
+        def state(p):
+            try: s = os.stat(p); return (s.st_size, s.st_mtime_ns)
+            except OSError: return ("missing",)
+        imgs = hashlib.sha256(repr({s: [state(self.path(s, i)) for i in range(len(t))] for s, t in self._tables.items()}).encode()).hexdigest()[:16]
+        return config_key(dict(source=self.name, folder=str(self.data_dir.resolve()), table=hashlib.sha256(self.table_file.read_bytes()).hexdigest()[:16],
+                               images=imgs, view=self.view, seed=self.seed, fracs=self.fracs, max_rows=self.max_rows))
+
+    def __repr__(self): return f"{type(self).__name__}({str(self.data_dir)!r}, " + ", ".join(f"{s}={len(t)}" for s, t in self._tables.items()) + ")"
+
+# %% ../nbs/01g_datasets.ipynb #9ac7c99b
+def folder_source(dataset:str, # a key of LAYOUTS
+                 )->type:
+    "The `FolderSource` class of `dataset` (registered under the dataset's name)."
+    return type(f"{dataset.capitalize()}Source", (FolderSource,), dict(dataset=dataset, name=dataset,
+                                                                        data_dir_help=LAYOUTS[dataset].help))
+
+for _d in LAYOUTS: register_source(_d, folder_source(_d).from_profile, replace=True)
+
+# %% ../nbs/01g_datasets.ipynb #16383529
+def _pixels(rng, h:int=48, w:int=40, bits:int=8)->np.ndarray:
+    "Smooth stand-in pixels (not a radiograph)."
+    a = resize_gray((rng.random((4, 4)) * 255).astype(np.uint8), (h, w)).astype(float) + rng.normal(0, 6, (h, w))
+    a = np.clip(a, 0, 255) / 255
+    return (a * (2 ** bits - 1)).astype(np.uint16 if bits > 8 else np.uint8)
+
+def _write_dicom(path:Path, a:np.ndarray):
+    "A minimal MONOCHROME2 DICOM holding `a` (uint16)."
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+    meta = FileMetaDataset(); meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid(); meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset(); ds.file_meta = meta; ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = "DX", a.shape[0], a.shape[1], 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = a.astype(np.uint16).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True); ds.save_as(path, enforce_file_format=True)
+
+# %% ../nbs/01g_datasets.ipynb #fdd0a557
+def make_fake_dataset(dataset:str, # a key of LAYOUTS
+                      folder, # where to write the dataset's folder
+                      n_patients:int=6, # real patients taken from the shipped table (mimic: CheXpert patients)
+                      *, seed:int=0, # the stand-in pixels' seed
+                     )->Path:
+    "Write a tiny folder in `dataset`'s released layout: real label rows, stand-in pixels. Returns the folder. For tests only."
+    from PIL import Image
+    rng, root = np.random.default_rng(seed), Path(folder)/dataset
+    root.mkdir(parents=True, exist_ok=True)
+    def png(p:Path, bits:int=8):
+        p.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(_pixels(rng, bits=bits)).save(p)
+    if dataset == "nih":
+        raw = pd.read_csv(package_data_file("Data_Entry_2017_v2020.csv.gz"))
+        raw = raw[raw["Patient ID"].isin(raw["Patient ID"].unique()[:n_patients])]
+        raw.to_csv(root/"Data_Entry_2017_v2020.csv", index=False)
+        for name in raw["Image Index"]: png(root/"images_001"/"images"/name)
+    elif dataset == "padchest":
+        raw = pd.read_csv(package_data_file(PADCHEST_CSV + ".gz"), nrows=400, low_memory=False)
+        raw = raw[raw["PatientID"].isin(raw["PatientID"].unique()[:n_patients])]
+        raw.to_csv(root/PADCHEST_CSV, index=False)
+        for d, name in zip(raw["ImageDir"], raw["ImageID"]): png(root/str(d)/name, bits=16)
+    elif dataset == "vindr":
+        raw = pd.read_csv(package_data_file("vinbigdata-train.csv.gz"))
+        raw = raw[raw["image_id"].isin(raw["image_id"].unique()[:n_patients])]
+        raw.to_csv(root/"train.csv", index=False)
+        for i in raw["image_id"].unique(): _write_dicom(root/"train"/f"{i}.dicom", _pixels(rng, bits=12))
+    elif dataset == "mimic":
+        cx = chexpert_label_table().head(40)
+        pid = patient_ids(cx["Path"]); cx = cx[pid.isin(pid.unique()[:n_patients])]
+        study = cx["Path"].str.extract(r"patient(\d+)/study(\d+)").astype(int)
+        subj, stud = 10_000_000 + study[0], 50_000_000 + 1000 * study[0] + study[1]
+        lab = cx[FINDINGS].assign(subject_id=subj, study_id=stud).drop_duplicates(["subject_id", "study_id"])
+        meta = pd.DataFrame({"dicom_id": [f"d{k:04d}" for k in range(len(cx))], "subject_id": subj.to_numpy(), "study_id": stud.to_numpy(),
+                             "ViewPosition": np.where(cx["Frontal/Lateral"] == "Frontal", cx["AP/PA"].fillna("PA"), "LATERAL")})
+        lab.to_csv(root/"mimic-cxr-2.0.0-chexpert.csv.gz", index=False); meta.to_csv(root/"mimic-cxr-2.0.0-metadata.csv.gz", index=False)
+        for r in mimic_table(lab, meta)["Path"]: png(root/r)
+    else: raise ValueError(f"no fake layout for {dataset!r}; valid: {', '.join(LAYOUTS)}")
+    return root

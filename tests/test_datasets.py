@@ -81,3 +81,32 @@ def test_split_patients_keeps_each_patient_in_one_split():
     p = pd.Series(np.repeat(np.arange(50), 3).astype(str))
     s = split_patients(p, seed=3)
     assert pd.DataFrame({"p": p, "s": s}).groupby("p")["s"].nunique().max() == 1
+
+# ---- a user's folder of each dataset, in its released layout
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    from cxrstudy.datasets import LAYOUTS, make_fake_dataset
+    root = tmp_path_factory.mktemp("ds")
+    return {d: make_fake_dataset(d, root, n_patients=6, seed=1) for d in LAYOUTS}
+
+@pytest.mark.parametrize("dataset", ["nih", "padchest", "vindr", "mimic"])
+def test_fake_folder_goes_through_open_source_and_the_cache(folders, dataset, tmp_path, monkeypatch):
+    from cxrstudy.cache import cached_split
+    monkeypatch.setenv("CXRSTUDY_CACHE", str(tmp_path/"cache"))
+    s = open_source(dataset, folders[dataset], view="both")
+    parts = [set(s.labels(sp)["patient"]) for sp in s.splits]
+    assert sum(map(len, parts)) == len(set().union(*parts))  # patients never in two splits
+    sp = next(x for x in s.splits if len(s.labels(x)))
+    c = cached_split(s, sp, 24)
+    assert c.images.shape[1:] == (24, 24) and c.images.dtype == np.uint8
+
+def test_fake_folders_hold_the_real_rows(folders):
+    s = open_source("vindr", folders["vindr"], view="both")
+    lab = pd.concat([s.labels(sp) for sp in s.splits]).set_index("patient")
+    ref = vindr_labels().set_index("patient").loc[lab.index]
+    assert np.array_equal(lab[FINDINGS].fillna(-9).to_numpy(), ref[FINDINGS].fillna(-9).to_numpy())
+
+def test_a_folder_of_another_layout_is_named(folders):
+    with pytest.raises(FileNotFoundError, match="it looks like a padchest folder"):
+        open_source("mimic", folders["padchest"])
