@@ -10,23 +10,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from fastcore.basics import patch
+
 import numpy as np
 import pandas as pd
 
 from .core import config_key, get_profile
 from .data import (FINDINGS, META_COLUMNS, BadImageError, chexpert_label_table, package_data_file, patient_ids,
                            patient_split, read_image, resize_gray)
-from .sources import IMAGE_SUFFIXES, SourceBase, open_source, register_source
+from .sources import SourceBase, open_source, register_source
 
 # %% auto #0
 __all__ = ['LABEL_MAPS', 'PATHOLOGIES', 'TABLE_COLUMNS', 'NIH_LAYOUT', 'PADCHEST_CSV', 'PADCHEST_COLUMNS', 'PADCHEST_LAYOUT',
            'VINDR_LAYOUT', 'READER_RULES', 'SHIPPED', 'SPLITS', 'VIEWS', 'GOOGLE_MAP', 'MIMIC_LAYOUT', 'LAYOUTS',
-           'LabelMap', 'label_map', 'as_observations', 'mapping_table', 'harmonise', 'check_columns', 'nih_table',
-           'nih_labels', 'padchest_terms', 'padchest_table', 'padchest_labels', 'no_counterpart', 'vindr_readers',
-           'combine_readers', 'vindr_table', 'vindr_labels', 'reader_agreement', 'chexpert_labels', 'split_patients',
-           'HarmonisedSource', 'LabelOnlySource', 'label_source', 'prevalence_table', 'views_table', 'nih_relabels',
-           'relabel_agreement', 'mimic_table', 'Layout', 'find_table', 'FolderSource', 'folder_source',
-           'make_fake_dataset']
+           'UNION_COLUMNS', 'LabelMap', 'label_map', 'as_observations', 'mapping_table', 'harmonise', 'check_columns',
+           'nih_table', 'nih_labels', 'padchest_terms', 'padchest_table', 'padchest_labels', 'no_counterpart',
+           'vindr_readers', 'combine_readers', 'vindr_table', 'vindr_labels', 'reader_agreement', 'chexpert_labels',
+           'split_patients', 'HarmonisedSource', 'LabelOnlySource', 'label_source', 'prevalence_table', 'views_table',
+           'nih_relabels', 'relabel_agreement', 'mimic_table', 'Layout', 'find_table', 'FolderSource', 'folder_source',
+           'make_fake_dataset', 'cheff_resize', 'frontal_rows', 'member_rows', 'union_table', 'MachexSource',
+           'machex_folders']
 
 # %% ../nbs/01g_datasets.ipynb #c514aff7
 class LabelMap(NamedTuple):
@@ -639,3 +642,105 @@ def make_fake_dataset(dataset:str, # a key of LAYOUTS
         for r in mimic_table(lab, meta)["Path"]: png(root/r)
     else: raise ValueError(f"no fake layout for {dataset!r}; valid: {', '.join(LAYOUTS)}")
     return root
+
+# %% ../nbs/01g_datasets.ipynb #823d62cc
+def cheff_resize(img:np.ndarray, # a 2-D uint8 image
+                 size:int, # the side of the square result
+                )->np.ndarray:
+    "Cheff's MaCheX resize: the shortest side to `size` (bilinear, antialiased), then the centre `size` x `size` crop."
+    h, w = img.shape[:2]
+    hw = (max(size, round(h * size / min(h, w))), max(size, round(w * size / min(h, w))))
+    top, left = (hw[0] - size) // 2, (hw[1] - size) // 2
+    return resize_gray(img, hw)[top:top + size, left:left + size]
+
+# %% ../nbs/01g_datasets.ipynb #efc99a84
+def frontal_rows(table:pd.DataFrame, # a member's harmonised table
+                 dataset:str, # its name, for the message
+                )->pd.DataFrame:
+    "The frontal rows of `table`; ValueError naming the dataset and its views when it has none."
+    fl = table["Frontal/Lateral"].astype(str).str.lower().eq("frontal").to_numpy()
+    if not fl.any():
+        views = ", ".join(f"{k} x{v}" for k, v in table["Frontal/Lateral"].fillna("none").value_counts().items())
+        raise ValueError(f"dataset {dataset!r} has no frontal image (its Frontal/Lateral column says: {views or 'no rows'}); "
+                         "a MaCheX union is frontal-only: drop it from sources=, or fix its view column")
+    return table[fl]
+
+# %% ../nbs/01g_datasets.ipynb #b5ef17ec
+def member_rows(source, # an open source
+               )->pd.DataFrame:
+    "Every row of every split of `source`, with where its image lies there: `dataset_split`, `dataset_row`."
+    parts = [source.labels(s).assign(dataset_split=s, dataset_row=lambda t: np.arange(len(t))) for s in source.splits]
+    return pd.concat(parts, ignore_index=True)
+
+# %% ../nbs/01g_datasets.ipynb #0bfafe7b
+UNION_COLUMNS = TABLE_COLUMNS + ["dataset_split", "dataset_row"]  # the union's table: the harmonised columns, then where each image lies
+
+# %% ../nbs/01g_datasets.ipynb #87df526c
+def union_table(members:dict, # dataset name -> its rows (from `member_rows`)
+               )->pd.DataFrame:
+    "The frontal rows of every member in UNION_COLUMNS: `dataset` set to the member's name, `patient` prefixed by it."
+    parts = [frontal_rows(t, n).assign(dataset=n, patient=lambda t, n=n: n + ":" + t["patient"].astype(str)) for n, t in members.items()]
+    return pd.concat(parts, ignore_index=True)[UNION_COLUMNS]
+
+# %% ../nbs/01g_datasets.ipynb #4171e1dd
+class MachexSource(HarmonisedSource):
+    "A MaCheX-style union of open sources: frontal rows only, split by patient over the union, images Cheff-resized, `dataset` per row."
+    name = dataset = "machex"
+    on_bad_image = "skip"
+    def __init__(self, members:dict, # dataset name -> an open source (a user's folder of that dataset)
+                 *, size:int=64, # the side of the images `image` returns when it is given none
+                 seed:int=0, valid_frac:float=0.1, test_frac:float=0.2, # the patient split over the union
+                 max_rows:dict|None=None, # optional {split: n} row limits (profiles use it)
+                ):
+        if not members: raise ValueError("a MaCheX union needs at least one member: sources=['nih', 'padchest', ...]")
+        self.members, self.size = dict(members), int(size)
+        self._setup(union_table({n: member_rows(s) for n, s in self.members.items()}), view="frontal", seed=seed,
+                    valid_frac=valid_frac, test_frac=test_frac, max_rows=max_rows)
+        self.fingerprint_basis = f"the members' fingerprints ({', '.join(self.members)}), Cheff's resize and the union's split settings"
+
+# %% ../nbs/01g_datasets.ipynb #449df863
+@patch
+def image(self:MachexSource, split:str, i:int, size=None)->np.ndarray:
+    "Row `i` of `split`: its member's image as stored, Cheff-resized to `size` (the union's size when None); BadImageError if it fails."
+    self._check_split(split)
+    r = self._tables[split].iloc[i]
+    return cheff_resize(self.members[r["dataset"]].image(r["dataset_split"], int(r["dataset_row"])), int(size or self.size))
+
+# %% ../nbs/01g_datasets.ipynb #aa238658
+@patch
+def fingerprint(self:MachexSource)->str:
+    "A hash of every member's fingerprint, the resize and the union's split settings."
+    return config_key(dict(source=self.name, members={n: s.fingerprint() for n, s in self.members.items()}, resize="cheff",
+                           size=self.size, seed=self.seed, fracs=self.fracs, max_rows=self.max_rows))
+
+@patch
+def __repr__(self:MachexSource): return f"MachexSource({', '.join(self.members)}: " + ", ".join(f"{s}={len(t)}" for s, t in self._tables.items()) + ")"
+
+# %% ../nbs/01g_datasets.ipynb #899474c1
+def machex_folders(sources=None, # dataset names, or {name: folder}; None: every dataset folder under data_dir
+                   data_dir=None, # the folder holding one folder per dataset, named after it
+                  )->dict:
+    "{dataset: folder} of a union's members; an error naming what is missing and the fix."
+    if isinstance(sources, dict): return {n: Path(f) for n, f in sources.items()}
+    if data_dir is None: raise FileNotFoundError("a MaCheX union of dataset names needs data_dir, the folder holding one folder per "
+                                                 "dataset (e.g. DIR/nih, DIR/padchest), or sources={name: folder}")
+    d = Path(data_dir).expanduser()
+    sources = [sources] if isinstance(sources, str) else list(sources) if sources is not None else [n for n in LAYOUTS if (d/n).is_dir()]
+    if not sources: raise FileNotFoundError(f"{d} holds no dataset folder; expected one or more of {', '.join(f'{d}/{n}' for n in LAYOUTS)}")
+    dup = sorted({n for n in sources if sources.count(n) > 1})
+    if dup: raise ValueError(f"sources= names {dup} more than once; name each dataset once")
+    return {n: d/n for n in sources}
+
+# %% ../nbs/01g_datasets.ipynb #c3f638ab
+@patch(cls_method=True)
+def from_profile(cls:MachexSource, profile:str="smoke", *, seed:int=0, data_dir=None,
+                 sources=None, # dataset names, or {name: folder} (see `machex_folders`)
+                 **options, # size, valid_frac, test_frac, max_rows
+                ):
+    "The registry's factory: the members opened whole, the union at `profile`'s image size and row limits."
+    prof = get_profile(profile, "data")
+    members = {n: open_source(n, f, profile=profile, seed=seed, view="both", max_rows=None) for n, f in machex_folders(sources, data_dir).items()}
+    limits = dict(train=prof["n_train"], valid=prof["n_valid"], test=prof["n_test"])
+    return cls(members, seed=seed, **{"size": prof["image_size"], "max_rows": limits, **options})
+
+register_source("machex", MachexSource.from_profile, replace=True)

@@ -110,3 +110,31 @@ def test_fake_folders_hold_the_real_rows(folders):
 def test_a_folder_of_another_layout_is_named(folders):
     with pytest.raises(FileNotFoundError, match="it looks like a padchest folder"):
         open_source("mimic", folders["padchest"])
+
+# ---- the MaCheX-style union
+
+def test_the_union_keeps_patients_apart(folders, tmp_path, monkeypatch):
+    from cxrstudy.cache import cached_split
+    monkeypatch.setenv("CXRSTUDY_CACHE", str(tmp_path/"cache"))
+    u = open_source("machex", folders["nih"].parent, sources=list(folders))
+    lab = pd.concat([u.labels(sp) for sp in u.splits])
+    assert set(lab["Frontal/Lateral"]) == {"Frontal"} and set(lab["dataset"]) == set(folders)
+    assert lab["patient"].str.split(":").str[0].eq(lab["dataset"]).all()  # every id prefixed by its dataset
+    parts = [set(u.labels(sp)["patient"]) for sp in u.splits]
+    assert sum(map(len, parts)) == len(set().union(*parts))  # patients never in two splits
+    c = cached_split(u, "train", 24)
+    assert c.images.shape[1:] == (24, 24) and c.images.dtype == np.uint8
+
+def test_one_id_in_two_datasets_is_two_patients():
+    from cxrstudy.datasets import union_table
+    row = {**{c: np.nan for c in TABLE_COLUMNS}, "Frontal/Lateral": "Frontal", "patient": "7", "dataset_split": "train", "dataset_row": 0}
+    u = union_table({"nih": pd.DataFrame([row]), "padchest": pd.DataFrame([row])})
+    assert u["patient"].tolist() == ["nih:7", "padchest:7"]
+
+def test_an_all_lateral_dataset_is_refused_by_the_union(tmp_path):
+    from cxrstudy.datasets import make_fake_dataset
+    nih = make_fake_dataset("nih", tmp_path, n_patients=3); make_fake_dataset("vindr", tmp_path, n_patients=3)
+    t = pd.read_csv(nih/"Data_Entry_2017_v2020.csv")
+    t.assign(**{"View Position": "LL"}).to_csv(nih/"Data_Entry_2017_v2020.csv", index=False)
+    with pytest.raises(ValueError, match="dataset 'nih' has no frontal image.*drop it from sources="):
+        open_source("machex", tmp_path, sources=["nih", "vindr"])
