@@ -58,7 +58,7 @@ def _runs_state():
 
 @pytest.mark.parametrize("args, words", [
     (["--profile", "huge"], "unknown profile 'huge'; choose one of: smoke, cpu, gpu, full"),
-    (["--source", "mimic"], "unknown source 'mimic'; choose one of: chexpert-labels, chexpert, phantom"),
+    (["--source", "brax"], "unknown source 'brax'; choose one of: chexpert-labels, chexpert, phantom"),
     (["-p", "no_such_knob=1"], "unknown parameter 'no_such_knob'"),
     (["-p", "epochs"], "is not NAME=VALUE"),
     (["--data-dir", "/no/such/chexpert"], "--data-dir /no/such/chexpert does not exist"),
