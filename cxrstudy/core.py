@@ -37,6 +37,7 @@ PROFILES = {
         significance=dict(n_boot=200, n_perm=500, n_sims=100, n_boot_sim=200, n_perm_sim=500),
         guidance=dict(n_noisy=384, n_valid=96, n_test=96, copies=2, epochs=2, arch="thesis_densenet_tiny", steps=5, strength=0.5, strengths=(0.3, 0.5), scale=160.0, scales=(0.0, 40.0, 160.0),
                       sigma=1.0, n_heat=6, n_channel_train=96, n_channel_test=96, channel_arch="thesis_densenet_tiny", channel_epochs=1, k=5, n_boot=200),
+        inpainting=dict(n_devices=6, margin=1, steps=10, repaint_steps=10, jump_length=2, jump_n_sample=2, feature_width=4, n_boot=200, n_fig=3, n_slerp=5, n_outpaint=2, n_variations=3),
     ),
 }
 
@@ -67,6 +68,8 @@ PROFILES["cpu"] = dict(
     # the noisy classifier at 12 epochs: at 3 its clean AP sat at the prevalence (valid macro AUC 0.54; 0.60 at 12)
     guidance=dict(n_noisy=2000, n_valid=500, n_test=1000, copies=2, epochs=12, arch="thesis_densenet_tiny", steps=10, strength=0.5, strengths=(0.3, 0.5), scale=160.0, scales=(0.0, 40.0, 160.0),
                   sigma=1.0, n_heat=16, n_channel_train=160, n_channel_test=120, channel_arch="thesis_densenet_tiny", channel_epochs=15, k=5, n_boot=1000),
+    # inpainting: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
+    inpainting=dict(n_devices=40, margin=2, steps=50, repaint_steps=25, jump_length=5, jump_n_sample=3, feature_width=16, n_boot=1000, n_fig=4, n_slerp=7, n_outpaint=3, n_variations=4),
 )
 
 # %% ../nbs/00_core.ipynb #e105cc63
@@ -88,6 +91,7 @@ PROFILES["gpu"] = dict(  # diffusion n_ddpm=128: 256 images per sampler set, as 
     significance=dict(n_boot=1000, n_perm=10000, n_sims=400, n_boot_sim=1000, n_perm_sim=2000),
     guidance=dict(n_noisy=None, n_valid=2000, n_test=2000, copies=4, epochs=5, arch="thesis_densenet_small", steps=50, strength=0.5, strengths=(0.3, 0.5, 0.7), scale=160.0, scales=(0.0, 40.0, 160.0, 640.0),
                   sigma=1.0, n_heat=128, n_channel_train=4000, n_channel_test=2000, channel_arch="thesis_densenet", channel_epochs=3, k=10, n_boot=1000),
+    inpainting=dict(n_devices=200, margin=2, steps=50, repaint_steps=50, jump_length=10, jump_n_sample=10, feature_width=64, n_boot=1000, n_fig=6, n_slerp=9, n_outpaint=6, n_variations=8),
 )
 
 # %% ../nbs/00_core.ipynb #ab4b5ebe
@@ -107,6 +111,7 @@ PROFILES["full"] = dict(
     significance=dict(n_boot=1000, n_perm=10000, n_sims=400, n_boot_sim=1000, n_perm_sim=2000),
     guidance=dict(n_noisy=None, n_valid=None, n_test=None, copies=4, epochs=10, arch="thesis_densenet_small", steps=100, strength=0.5, strengths=(0.3, 0.5, 0.7), scale=160.0, scales=(0.0, 40.0, 160.0, 640.0),
                   sigma=2.0, n_heat=500, n_channel_train=None, n_channel_test=None, channel_arch="thesis_densenet", channel_epochs=10, k=10, n_boot=1000),
+    inpainting=dict(n_devices=500, margin=4, steps=100, repaint_steps=250, jump_length=10, jump_n_sample=10, feature_width=64, n_boot=1000, n_fig=6, n_slerp=9, n_outpaint=8, n_variations=8),
 )
 
 # %% ../nbs/00_core.ipynb #9dca88ee
