@@ -29,7 +29,8 @@ from .cache import CXRDataset
 from .labels import (DEFAULT_POLICY, POLICIES, check_finding, check_policy, impute, masked_bce, multiclass_ce,
                               multiclass_positive_prob, multiclass_targets, self_trained_targets)
 from .masking import apply_mask, make_mask
-from .metrics import choose_threshold, compare_arms, metric_table
+from .metrics import bootstrap_ci, choose_threshold, compare_arms, metric_table
+from .sources import contract_gaps
 from .augment import AugmentTransform, AugmentedSet, as_policy
 from .core import single_threaded
 
@@ -39,11 +40,11 @@ __all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'STUDY
            'register_family', 'check_family', 'local_weights', 'make_model', 'policy_targets', 'ClassifyItems',
            'read_split', 'eval_rows', 'train_options', 'PolicyLoss', 'ValidAUC', 'NonFiniteLoss', 'StopOnNonFinite',
            'ClassifierInfo', 'Trained', 'classifier_config', 'train_classifier', 'TrainJob', 'predict',
-           'held_out_split', 'eval_splits', 'Features', 'features', 'ArmResult', 'evaluate', 'arms_table', 'Head',
-           'register_head', 'check_head', 'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input', 'timestep_embedding',
-           'TimestepNet', 'ArrayItems', 'ArraySet', 'array_set', 'array_config', 'train_on_arrays', 'predict_images',
-           'cam_layer', 'grad_cam', 'patient_kfold', 'KFoldResult', 'kfold_predict', 'fraction_rows',
-           'class_thresholds']
+           'held_out_split', 'eval_splits', 'Features', 'features', 'ArmResult', 'evaluate', 'split_table',
+           'arms_table', 'Head', 'register_head', 'check_head', 'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input',
+           'timestep_embedding', 'TimestepNet', 'ArrayItems', 'ArraySet', 'array_set', 'array_config',
+           'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam', 'patient_kfold', 'KFoldResult',
+           'kfold_predict', 'fraction_rows', 'class_thresholds']
 
 # %% ../nbs/06_classify.ipynb #baecf27d
 _DN121 = dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)
@@ -627,6 +628,7 @@ def predict(learner:Learner, # `train_classifier(...).learner`
             threshold:float=0.5, # pred = prob >= threshold (choose it on the validation set)
             *, run_dir=None, # the run directory: the table is saved as results/predictions/<key>_<split>.csv
             store:ArtifactStore|None=None, # the artifact store of the image cache
+            tag:str|None=None, # the saved file's suffix: results/predictions/<key>_<tag>.csv (None: the split)
            )->pd.DataFrame:
     "Per-image predictions (image_id, y_true, prob, pred, model, config_key) of the images of `split` labelled 0 or 1."
     c = _check_learner(learner)
@@ -640,7 +642,7 @@ def predict(learner:Learner, # `train_classifier(...).learner`
     out = pd.DataFrame(dict(image_id=ds.labels["Path"].to_numpy()[keep], y_true=y, prob=p, pred=(p >= threshold).astype(int),
                             model=c.name, config_key=c.key))
     d = output_dir(run_dir, "results")/"predictions"; d.mkdir(exist_ok=True)
-    with atomic_path(d/f"{c.key}_{split}.csv") as tmp: out.to_csv(tmp, index=False)
+    with atomic_path(d/f"{c.key}_{tag or split}.csv") as tmp: out.to_csv(tmp, index=False)
     return out
 
 # %% ../nbs/06_classify.ipynb #9ffcd125
@@ -682,18 +684,41 @@ class ArmResult(NamedTuple):
     record: dict
     test_split: str = "test"
 
+# %% ../nbs/06_classify.ipynb #4e991cb3
 def evaluate(trained:Trained, # from train_classifier
-             source, # the data source it is scored on
+             source, # the data source it was trained on (its validation set picks the threshold)
              rule:str="max_f1", # a threshold rule of metrics.choose_threshold, applied on the validation set
-             *, run_dir=None, store:ArtifactStore|None=None)->ArmResult:
+             *, run_dir=None, store:ArtifactStore|None=None,
+             test_source=None, # another open source whose held-out split is the test (external validation); None: `source`'s own
+            )->ArmResult:
     "Validation and held-out (`held_out_split`) predictions of `trained`, `pred` at the threshold `rule` picks on the validation set."
+    if test_source is not None and contract_gaps(test_source):
+        raise TypeError(f"test_source must be an open source, e.g. open_source('phantom', seed=1); got {test_source!r}")
     l = trained.learner
     v = predict(l, source, "valid", store=store)
     try: thr = choose_threshold(v["y_true"], v["prob"], rule)
     except ValueError as e: warnings.warn(f"threshold rule {rule!r} not applicable ({e}); using 0.5"); thr = 0.5
-    valid, held = predict(l, source, "valid", thr, run_dir=run_dir, store=store), held_out_split(source)
+    valid, held = predict(l, source, "valid", thr, run_dir=run_dir, store=store), held_out_split(test_source or source)
+    if test_source is not None:
+        test = predict(l, test_source, held, thr, run_dir=run_dir, store=store, tag=f"external-{test_source.name}-{held}")
+        return ArmResult(trained.key, float(thr), valid, test, l.cxr.record, f"{held} of {test_source.name} (external)")
     test = valid if held == "valid" else predict(l, source, held, thr, run_dir=run_dir, store=store)
     return ArmResult(trained.key, float(thr), valid, test, l.cxr.record, held)
+
+# %% ../nbs/06_classify.ipynb #dac4f5ff
+def split_table(results:dict, # name -> ArmResult (e.g. one trained on a source and tested on another)
+                *, n_boot:int=1000, alpha:float=0.05, seed:int=0, # bootstrap redraws, 1 - confidence, their seed
+               )->pd.DataFrame:
+    "One row per (arm, split): n, n_pos, threshold and every metric with its bootstrap CI, as `arms_table` has them (no paired tests)."
+    rows = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # undefined metrics are NaN in the table
+        for name, r in results.items():
+            for split, p in (("valid", r.valid), (r.test_split, r.test)):
+                ci = bootstrap_ci(p["y_true"], p["prob"], r.threshold, n_boot=n_boot, alpha=alpha, seed=seed)
+                rows[name, split] = dict(n=len(p), n_pos=int(p["y_true"].sum()), threshold=r.threshold,
+                                         **{f"{m}{s}": ci.loc[m, c] for m in ci.index for s, c in (("", "estimate"), ("_lo", "lower"), ("_hi", "upper"))})
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["arm", "split"])
 
 # %% ../nbs/06_classify.ipynb #e04ba8c1
 def arms_table(arms:dict, # arm name -> list of ArmResult (one per training seed), all of one finding

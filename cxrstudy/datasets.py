@@ -23,13 +23,13 @@ from .sources import SourceBase, open_source, register_source
 # %% auto #0
 __all__ = ['LABEL_MAPS', 'PATHOLOGIES', 'TABLE_COLUMNS', 'NIH_LAYOUT', 'PADCHEST_CSV', 'PADCHEST_COLUMNS', 'PADCHEST_LAYOUT',
            'VINDR_LAYOUT', 'READER_RULES', 'SHIPPED', 'SPLITS', 'VIEWS', 'GOOGLE_MAP', 'MIMIC_LAYOUT', 'LAYOUTS',
-           'UNION_COLUMNS', 'LabelMap', 'label_map', 'as_observations', 'mapping_table', 'harmonise', 'check_columns',
-           'nih_table', 'nih_labels', 'padchest_terms', 'padchest_table', 'padchest_labels', 'no_counterpart',
-           'vindr_readers', 'combine_readers', 'vindr_table', 'vindr_labels', 'reader_agreement', 'chexpert_labels',
-           'split_patients', 'HarmonisedSource', 'LabelOnlySource', 'label_source', 'prevalence_table', 'views_table',
-           'nih_relabels', 'relabel_agreement', 'mimic_table', 'Layout', 'find_table', 'FolderSource', 'folder_source',
-           'make_fake_dataset', 'cheff_resize', 'frontal_rows', 'member_rows', 'union_table', 'MachexSource',
-           'machex_folders']
+           'FAKES', 'UNION_COLUMNS', 'LabelMap', 'label_map', 'as_observations', 'mapping_table', 'harmonise',
+           'check_columns', 'nih_table', 'nih_labels', 'padchest_terms', 'padchest_table', 'padchest_labels',
+           'no_counterpart', 'vindr_readers', 'combine_readers', 'vindr_table', 'vindr_labels', 'reader_agreement',
+           'chexpert_labels', 'split_patients', 'HarmonisedSource', 'LabelOnlySource', 'label_source',
+           'prevalence_table', 'views_table', 'nih_relabels', 'relabel_agreement', 'mimic_table', 'Layout',
+           'find_table', 'make_fake_dataset', 'FolderSource', 'folder_source', 'cheff_resize', 'frontal_rows',
+           'member_rows', 'union_table', 'MachexSource', 'machex_folders']
 
 # %% ../nbs/01g_datasets.ipynb #c514aff7
 class LabelMap(NamedTuple):
@@ -501,7 +501,9 @@ class Layout(NamedTuple):
     tables: tuple # candidate label files, relative to the folder: the first that exists is read
     read: Callable # (folder, path of that file) -> the harmonised table
     help: str # the expected layout, in words
+    alt_roots: tuple = () # glob patterns of other folders a table Path may lie under (NIH: images_0NN/)
 
+# %% ../nbs/01g_datasets.ipynb #a2a778e6
 def _read_mimic(folder:Path, p:Path)->pd.DataFrame:
     meta = next((folder/n for n in ("mimic-cxr-2.0.0-metadata.csv.gz", "mimic-cxr-2.0.0-metadata.csv") if (folder/n).exists()), None)
     if meta is None: raise FileNotFoundError(f"{folder} has {p.name} but no mimic-cxr-2.0.0-metadata.csv(.gz); expected {MIMIC_LAYOUT}")
@@ -509,7 +511,7 @@ def _read_mimic(folder:Path, p:Path)->pd.DataFrame:
 
 LAYOUTS = {
     "nih": Layout(("Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv.gz"),
-                  lambda d, p: nih_table(pd.read_csv(p), p.name), NIH_LAYOUT),
+                  lambda d, p: nih_table(pd.read_csv(p), p.name), NIH_LAYOUT, ("images_*",)),
     "padchest": Layout((PADCHEST_CSV, PADCHEST_CSV + ".gz"),
                        lambda d, p: padchest_table(pd.read_csv(p, usecols=lambda c: c in PADCHEST_COLUMNS, low_memory=False), p.name), PADCHEST_LAYOUT),
     "vindr": Layout(("train.csv", "annotations/annotations_train.csv"), lambda d, p: vindr_table(pd.read_csv(p), where=p.name), VINDR_LAYOUT),
@@ -528,61 +530,6 @@ def find_table(dataset:str, # a key of LAYOUTS
     other = [o for o, l in LAYOUTS.items() if o != dataset and any((d/n).exists() for n in l.tables)]
     looks = f"; it looks like a {other[0]} folder (use source {other[0]!r})" if other else ""
     raise FileNotFoundError(f"{d} has none of {', '.join(LAYOUTS[dataset].tables)}{looks}; expected {LAYOUTS[dataset].help}")
-
-# %% ../nbs/01g_datasets.ipynb #913f785b
-class FolderSource(HarmonisedSource):
-    "A user's folder of a dataset in its released layout (LAYOUTS): patient-level train/valid/test, images as uint8."
-    needs_data_dir, on_bad_image = True, "skip"
-    def __init__(self, data_dir, # the dataset's folder, as released
-                 *, view:str="frontal", # frontal | lateral | both
-                 seed:int=0, valid_frac:float=0.1, test_frac:float=0.2, # the patient split
-                 max_rows:dict|None=None, # optional {split: n} row limits (profiles use it)
-                 on_bad_image:str="skip", # "skip" (warn, record, leave out) or "raise"
-                ):
-        if on_bad_image not in ("skip", "raise"): raise ValueError(f"on_bad_image must be 'skip' or 'raise', got {on_bad_image!r}")
-        self.on_bad_image, self.table_file = on_bad_image, find_table(self.dataset, data_dir)
-        self.data_dir = Path(data_dir).expanduser()
-        self._setup(LAYOUTS[self.dataset].read(self.data_dir, self.table_file), view=view, seed=seed, valid_frac=valid_frac,
-                    test_frac=test_frac, max_rows=max_rows)
-        self.fingerprint_basis = f"the label file's bytes, the split settings, and each image's path, size and mtime under {self.data_dir.resolve()}"
-
-    @classmethod
-    def from_profile(cls, profile:str="smoke", *, seed:int=0, data_dir=None, **options):
-        "The registry's factory: the folder at `data_dir` with the row limits of `profile`."
-        prof = get_profile(profile, "data")
-        return cls(data_dir, seed=seed, **{"max_rows": dict(train=prof["n_train"], valid=prof["n_valid"], test=prof["n_test"]), **options})
-
-    def path(self, split:str, i:int)->Path:
-        "The image file of row `i` of `split`."
-        self._check_split(split)
-        rel = self._tables[split]["Path"].iloc[i]
-        p = self.data_dir/rel
-        if p.exists() or self.dataset != "nih": return p
-        return next((q for q in sorted(self.data_dir.glob(f"images_*/{rel}")) if q.exists()), p)
-
-    def image(self, split:str, i:int, size=None)->np.ndarray:
-        "Row `i` of `split` as uint8; BadImageError if it is missing or does not decode."
-        return read_image(self.path(split, i), size)
-
-    def fingerprint(self)->str:
-        import hashlib, os
-        def state(p):
-            try: s = os.stat(p); return (s.st_size, s.st_mtime_ns)
-            except OSError: return ("missing",)
-        imgs = hashlib.sha256(repr({s: [state(self.path(s, i)) for i in range(len(t))] for s, t in self._tables.items()}).encode()).hexdigest()[:16]
-        return config_key(dict(source=self.name, folder=str(self.data_dir.resolve()), table=hashlib.sha256(self.table_file.read_bytes()).hexdigest()[:16],
-                               images=imgs, view=self.view, seed=self.seed, fracs=self.fracs, max_rows=self.max_rows))
-
-    def __repr__(self): return f"{type(self).__name__}({str(self.data_dir)!r}, " + ", ".join(f"{s}={len(t)}" for s, t in self._tables.items()) + ")"
-
-# %% ../nbs/01g_datasets.ipynb #9ac7c99b
-def folder_source(dataset:str, # a key of LAYOUTS
-                 )->type:
-    "The `FolderSource` class of `dataset` (registered under the dataset's name)."
-    return type(f"{dataset.capitalize()}Source", (FolderSource,), dict(dataset=dataset, name=dataset,
-                                                                        data_dir_help=LAYOUTS[dataset].help))
-
-for _d in LAYOUTS: register_source(_d, folder_source(_d).from_profile, replace=True)
 
 # %% ../nbs/01g_datasets.ipynb #16383529
 def _pixels(rng, h:int=48, w:int=40, bits:int=8)->np.ndarray:
@@ -603,45 +550,118 @@ def _write_dicom(path:Path, a:np.ndarray):
     ds.PixelData = a.astype(np.uint16).tobytes()
     path.parent.mkdir(parents=True, exist_ok=True); ds.save_as(path, enforce_file_format=True)
 
+def _png(rng, p:Path, bits:int=8):
+    "Stand-in pixels written as an 8- or 16-bit PNG at `p`."
+    from PIL import Image
+    p.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(_pixels(rng, bits=bits)).save(p)
+
+# %% ../nbs/01g_datasets.ipynb #ad80c930
+def _fake_nih(root:Path, n:int, rng):
+    raw = pd.read_csv(package_data_file("Data_Entry_2017_v2020.csv.gz"))
+    raw = raw[raw["Patient ID"].isin(raw["Patient ID"].unique()[:n])]
+    raw.to_csv(root/"Data_Entry_2017_v2020.csv", index=False)
+    for name in raw["Image Index"]: _png(rng, root/"images_001"/"images"/name)
+
+def _fake_padchest(root:Path, n:int, rng):
+    raw = pd.read_csv(package_data_file(PADCHEST_CSV + ".gz"), nrows=400, low_memory=False)
+    raw = raw[raw["PatientID"].isin(raw["PatientID"].unique()[:n])]
+    raw.to_csv(root/PADCHEST_CSV, index=False)
+    for d, name in zip(raw["ImageDir"], raw["ImageID"]): _png(rng, root/str(d)/name, bits=16)
+
+def _fake_vindr(root:Path, n:int, rng):
+    raw = pd.read_csv(package_data_file("vinbigdata-train.csv.gz"))
+    raw = raw[raw["image_id"].isin(raw["image_id"].unique()[:n])]
+    raw.to_csv(root/"train.csv", index=False)
+    for i in raw["image_id"].unique(): _write_dicom(root/"train"/f"{i}.dicom", _pixels(rng, bits=12))
+
+def _fake_mimic(root:Path, n:int, rng):
+    cx = chexpert_label_table().head(40)
+    pid = patient_ids(cx["Path"]); cx = cx[pid.isin(pid.unique()[:n])]
+    study = cx["Path"].str.extract(r"patient(\d+)/study(\d+)").astype(int)
+    subj, stud = 10_000_000 + study[0], 50_000_000 + 1000 * study[0] + study[1]
+    lab = cx[FINDINGS].assign(subject_id=subj, study_id=stud).drop_duplicates(["subject_id", "study_id"])
+    meta = pd.DataFrame({"dicom_id": [f"d{k:04d}" for k in range(len(cx))], "subject_id": subj.to_numpy(), "study_id": stud.to_numpy(),
+                         "ViewPosition": np.where(cx["Frontal/Lateral"] == "Frontal", cx["AP/PA"].fillna("PA"), "LATERAL")})
+    lab.to_csv(root/"mimic-cxr-2.0.0-chexpert.csv.gz", index=False); meta.to_csv(root/"mimic-cxr-2.0.0-metadata.csv.gz", index=False)
+    for r in mimic_table(lab, meta)["Path"]: _png(rng, root/r)
+
+FAKES = {"nih": _fake_nih, "padchest": _fake_padchest, "vindr": _fake_vindr, "mimic": _fake_mimic}  # dataset -> writer(folder, n_patients, rng) of its released layout
+
 # %% ../nbs/01g_datasets.ipynb #fdd0a557
-def make_fake_dataset(dataset:str, # a key of LAYOUTS
+def make_fake_dataset(dataset:str, # a key of FAKES (and of LAYOUTS)
                       folder, # where to write the dataset's folder
                       n_patients:int=6, # real patients taken from the shipped table (mimic: CheXpert patients)
                       *, seed:int=0, # the stand-in pixels' seed
                      )->Path:
     "Write a tiny folder in `dataset`'s released layout: real label rows, stand-in pixels. Returns the folder. For tests only."
-    from PIL import Image
-    rng, root = np.random.default_rng(seed), Path(folder)/dataset
-    root.mkdir(parents=True, exist_ok=True)
-    def png(p:Path, bits:int=8):
-        p.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(_pixels(rng, bits=bits)).save(p)
-    if dataset == "nih":
-        raw = pd.read_csv(package_data_file("Data_Entry_2017_v2020.csv.gz"))
-        raw = raw[raw["Patient ID"].isin(raw["Patient ID"].unique()[:n_patients])]
-        raw.to_csv(root/"Data_Entry_2017_v2020.csv", index=False)
-        for name in raw["Image Index"]: png(root/"images_001"/"images"/name)
-    elif dataset == "padchest":
-        raw = pd.read_csv(package_data_file(PADCHEST_CSV + ".gz"), nrows=400, low_memory=False)
-        raw = raw[raw["PatientID"].isin(raw["PatientID"].unique()[:n_patients])]
-        raw.to_csv(root/PADCHEST_CSV, index=False)
-        for d, name in zip(raw["ImageDir"], raw["ImageID"]): png(root/str(d)/name, bits=16)
-    elif dataset == "vindr":
-        raw = pd.read_csv(package_data_file("vinbigdata-train.csv.gz"))
-        raw = raw[raw["image_id"].isin(raw["image_id"].unique()[:n_patients])]
-        raw.to_csv(root/"train.csv", index=False)
-        for i in raw["image_id"].unique(): _write_dicom(root/"train"/f"{i}.dicom", _pixels(rng, bits=12))
-    elif dataset == "mimic":
-        cx = chexpert_label_table().head(40)
-        pid = patient_ids(cx["Path"]); cx = cx[pid.isin(pid.unique()[:n_patients])]
-        study = cx["Path"].str.extract(r"patient(\d+)/study(\d+)").astype(int)
-        subj, stud = 10_000_000 + study[0], 50_000_000 + 1000 * study[0] + study[1]
-        lab = cx[FINDINGS].assign(subject_id=subj, study_id=stud).drop_duplicates(["subject_id", "study_id"])
-        meta = pd.DataFrame({"dicom_id": [f"d{k:04d}" for k in range(len(cx))], "subject_id": subj.to_numpy(), "study_id": stud.to_numpy(),
-                             "ViewPosition": np.where(cx["Frontal/Lateral"] == "Frontal", cx["AP/PA"].fillna("PA"), "LATERAL")})
-        lab.to_csv(root/"mimic-cxr-2.0.0-chexpert.csv.gz", index=False); meta.to_csv(root/"mimic-cxr-2.0.0-metadata.csv.gz", index=False)
-        for r in mimic_table(lab, meta)["Path"]: png(root/r)
-    else: raise ValueError(f"no fake layout for {dataset!r}; valid: {', '.join(LAYOUTS)}")
+    if dataset not in FAKES: raise ValueError(f"no fake layout for {dataset!r}; valid: {', '.join(FAKES)}")
+    root = Path(folder)/dataset; root.mkdir(parents=True, exist_ok=True)
+    FAKES[dataset](root, n_patients, np.random.default_rng(seed))
     return root
+
+# %% ../nbs/01g_datasets.ipynb #913f785b
+class FolderSource(HarmonisedSource):
+    "A user's folder of a dataset in its released layout (LAYOUTS): patient-level train/valid/test, images as uint8."
+    needs_data_dir, on_bad_image = True, "skip"
+    def __init__(self, data_dir, # the dataset's folder, as released
+                 *, view:str="frontal", # frontal | lateral | both
+                 seed:int=0, valid_frac:float=0.1, test_frac:float=0.2, # the patient split
+                 max_rows:dict|None=None, # optional {split: n} row limits (profiles use it)
+                 on_bad_image:str="skip", # "skip" (warn, record, leave out) or "raise"
+                ):
+        if on_bad_image not in ("skip", "raise"): raise ValueError(f"on_bad_image must be 'skip' or 'raise', got {on_bad_image!r}")
+        self.on_bad_image, self.table_file = on_bad_image, find_table(self.dataset, data_dir)
+        self.data_dir = Path(data_dir).expanduser()
+        self._setup(LAYOUTS[self.dataset].read(self.data_dir, self.table_file), view=view, seed=seed, valid_frac=valid_frac,
+                    test_frac=test_frac, max_rows=max_rows)
+        self.fingerprint_basis = f"the label file's bytes, the split settings, and each image's path, size and mtime under {self.data_dir.resolve()}"
+
+# %% ../nbs/01g_datasets.ipynb #64403a1f
+@patch(cls_method=True)
+def from_profile(cls:FolderSource, profile:str="smoke", *, seed:int=0, data_dir=None, **options):
+    "The registry's factory: the folder at `data_dir` with the row limits of `profile`."
+    prof = get_profile(profile, "data")
+    return cls(data_dir, seed=seed, **{"max_rows": dict(train=prof["n_train"], valid=prof["n_valid"], test=prof["n_test"]), **options})
+
+# %% ../nbs/01g_datasets.ipynb #9ac7c99b
+def folder_source(dataset:str, # a key of LAYOUTS
+                 )->type:
+    "The `FolderSource` class of `dataset` (registered under the dataset's name)."
+    return type(f"{dataset.capitalize()}Source", (FolderSource,), dict(dataset=dataset, name=dataset,
+                                                                        data_dir_help=LAYOUTS[dataset].help))
+
+for _d in LAYOUTS: register_source(_d, folder_source(_d).from_profile, replace=True)
+
+# %% ../nbs/01g_datasets.ipynb #3983d932
+@patch
+def path(self:FolderSource, split:str, i:int)->Path:
+    "The image file of row `i` of `split`: under the folder, else under one of its layout's `alt_roots` (NIH's images_0NN/)."
+    self._check_split(split)
+    rel = self._tables[split]["Path"].iloc[i]
+    p = self.data_dir/rel
+    if p.exists(): return p
+    return next((q for pat in LAYOUTS[self.dataset].alt_roots for q in sorted(self.data_dir.glob(f"{pat}/{rel}"))), p)
+
+# %% ../nbs/01g_datasets.ipynb #0fc68519
+@patch
+def image(self:FolderSource, split:str, i:int, size=None)->np.ndarray:
+    "Row `i` of `split` as uint8; BadImageError if it is missing or does not decode."
+    return read_image(self.path(split, i), size)
+
+# %% ../nbs/01g_datasets.ipynb #a822dc25
+@patch
+def fingerprint(self:FolderSource)->str:
+    "A hash of the label file's bytes, every split setting, and each image's size and modification time."
+    import hashlib, os
+    def state(p):
+        try: s = os.stat(p); return (s.st_size, s.st_mtime_ns)
+        except OSError: return ("missing",)
+    imgs = hashlib.sha256(repr({s: [state(self.path(s, i)) for i in range(len(t))] for s, t in self._tables.items()}).encode()).hexdigest()[:16]
+    return config_key(dict(source=self.name, folder=str(self.data_dir.resolve()), table=hashlib.sha256(self.table_file.read_bytes()).hexdigest()[:16],
+                           images=imgs, view=self.view, seed=self.seed, fracs=self.fracs, max_rows=self.max_rows))
+
+@patch
+def __repr__(self:FolderSource): return f"{type(self).__name__}({str(self.data_dir)!r}, " + ", ".join(f"{s}={len(t)}" for s, t in self._tables.items()) + ")"
 
 # %% ../nbs/01g_datasets.ipynb #823d62cc
 def cheff_resize(img:np.ndarray, # a 2-D uint8 image
