@@ -26,7 +26,7 @@ def study(tmp_path, *extra):
     for name, body in extra: _demo_notebook(nbs/name, body)
     return nbs, dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/"cache"))
 
-OVERHEAD_BOUND = 3.0  # s from submit (or the worker's previous task ending) to a task's start; 0.0-0.1 s on a quiet machine, 6.7-10.2 s when each worker imported torch first
+OVERHEAD_BOUND = 3.0  # s from submit (or the worker's previous task ending) to a task's start; measured 0.01-0.02 s (bench/results/sweep_speed.md), 6.7-10.2 s when each worker imported torch first
 
 def sweep_args(nbs, out, *more):
     return ["sweep", "--nbs", str(nbs), "--profile", "smoke", "--seeds", "0-1", "--workers", "2", "--out", str(out), "--no-progress", *more]
