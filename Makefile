@@ -63,3 +63,4 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/diffusion_cpu_choice.py --variants eps,v --n 32 --n-fidelity 40
 	$(BIN)/python bench/guidance_costs.py --profile cpu
 	$(BIN)/python bench/structure_rhythm.py --label after
+	$(BIN)/python bench/sweep_speed.py --chapters data labels masking classify --seeds 0-1 --workers 2

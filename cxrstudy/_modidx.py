@@ -1123,9 +1123,10 @@ d = { 'settings': { 'branch': 'main',
                                 'cxrstudy.sweep.parse_values': ('sweep.html#parse_values', 'cxrstudy/sweep.py'),
                                 'cxrstudy.sweep.point_args': ('sweep.html#point_args', 'cxrstudy/sweep.py'),
                                 'cxrstudy.sweep.run_finished': ('sweep.html#run_finished', 'cxrstudy/sweep.py'),
-                                'cxrstudy.sweep.run_point': ('sweep.html#run_point', 'cxrstudy/sweep.py'),
                                 'cxrstudy.sweep.run_sweep': ('sweep.html#run_sweep', 'cxrstudy/sweep.py'),
                                 'cxrstudy.sweep.scheduler_kind': ('sweep.html#scheduler_kind', 'cxrstudy/sweep.py'),
+                                'cxrstudy.sweep.scheduling_overhead': ('sweep.html#scheduling_overhead', 'cxrstudy/sweep.py'),
                                 'cxrstudy.sweep.slurm_cluster': ('sweep.html#slurm_cluster', 'cxrstudy/sweep.py'),
                                 'cxrstudy.sweep.slurm_job_script': ('sweep.html#slurm_job_script', 'cxrstudy/sweep.py'),
-                                'cxrstudy.sweep.sweep_grid': ('sweep.html#sweep_grid', 'cxrstudy/sweep.py')}}}
+                                'cxrstudy.sweep.sweep_grid': ('sweep.html#sweep_grid', 'cxrstudy/sweep.py')},
+            'cxrstudy.sweep_task': {'cxrstudy.sweep_task.run_point': ('sweep_task.html#run_point', 'cxrstudy/sweep_task.py')}}}

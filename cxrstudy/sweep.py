@@ -12,12 +12,13 @@ from pathlib import Path
 from .core import cache_dir, project_root, utc_now, write_json
 from .runner import UsageError, check_request, discover_chapters, parse_param, demo_chapters
 from .aggregate import aggregate_sweep
+from .sweep_task import run_point
 
 # %% auto #0
-__all__ = ['CONNECT_TIMEOUT', 'SCHEDULERS', 'RUN_CODE', 'SWEEP_SETTINGS', 'parse_seeds', 'parse_values', 'sweep_grid',
+__all__ = ['TASK_MODULE', 'CONNECT_TIMEOUT', 'SCHEDULERS', 'SWEEP_SETTINGS', 'parse_seeds', 'parse_values', 'sweep_grid',
            'check_sweep', 'gpu_count', 'local_cluster', 'address_cluster', 'SlurmConfig', 'jobqueue',
-           'slurm_job_script', 'slurm_cluster', 'scheduler_kind', 'run_point', 'earlier_sweep', 'run_finished',
-           'point_args', 'default_sweep_dir', 'run_sweep']
+           'slurm_job_script', 'slurm_cluster', 'scheduler_kind', 'earlier_sweep', 'run_finished', 'point_args',
+           'default_sweep_dir', 'scheduling_overhead', 'run_sweep']
 
 # %% ../nbs/99b_sweep.ipynb #d26610e0
 def parse_seeds(text:str)->list:
@@ -70,13 +71,16 @@ def gpu_count()->int:
     except Exception: return 0
 
 # %% ../nbs/99b_sweep.ipynb #2ddd6bf5
+TASK_MODULE = "cxrstudy.sweep_task"  # what each local worker imports as it starts: `run_point`'s module, standard library only
+
 @contextlib.contextmanager
 def local_cluster(spec:str, *, workers:int):
-    "A `LocalCluster` of `workers` processes with one thread each (one GPU each, as the resource 'GPU', where there are GPUs); yields (client, task resources)."
+    "A `LocalCluster` of `workers` processes with one thread each (one GPU each, as the resource 'GPU', where there are GPUs), each importing the task's module as it starts; yields (client, task resources)."
     from distributed import Client, LocalCluster
     gpus = gpu_count()
     extra = dict(resources={"GPU": 1}) if gpus else {}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, **extra) as cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      preload=[TASK_MODULE], **extra) as cluster, Client(cluster) as client:
         yield client, ({"GPU": 1} if gpus else {})
 
 # %% ../nbs/99b_sweep.ipynb #80d3ee62
@@ -147,25 +151,6 @@ def scheduler_kind(spec:str)->str:
         raise UsageError(f"unknown scheduler {spec!r}; use --scheduler local, slurm, or the address of a running Dask scheduler (tcp://HOST:PORT)")
     return kind
 
-# %% ../nbs/99b_sweep.ipynb #0c36b929
-RUN_CODE = "import sys; from cxrstudy.runner import main; sys.exit(main())"  # what a task runs: the runner's own entry point
-
-def run_point(args:list, # the `cxrstudy run` arguments, 'run' first
-              *, env:dict, # variables to set for the run (the shared CXRSTUDY_CACHE)
-              gpus:int=0, # GPUs per machine: a local worker named i takes GPU i % gpus
-             )->dict:
-    "Run one grid point as `cxrstudy run` in a subprocess (a Dask task); returns its returncode, seconds, start time, host and the last lines of its stderr."
-    import platform
-    full = dict(os.environ, **env)
-    with contextlib.suppress(ImportError, ValueError):
-        from distributed import get_worker
-        name = get_worker().name
-        if gpus and isinstance(name, int) and "CUDA_VISIBLE_DEVICES" not in os.environ: full["CUDA_VISIBLE_DEVICES"] = str(name % gpus)
-    t0 = time.time()
-    r = subprocess.run([sys.executable, "-c", RUN_CODE, *args], env=full, capture_output=True, text=True)
-    tail = [l for l in r.stderr.splitlines() if l.strip()][-3:]
-    return dict(returncode=r.returncode, seconds=round(time.time() - t0, 1), started=t0, host=platform.node(), stderr="\n".join(tail))
-
 # %% ../nbs/99b_sweep.ipynb #97422b07
 SWEEP_SETTINGS = ("profile", "source", "data_dir", "only", "nbs", "site")  # what a rerun into the same folder must repeat
 
@@ -206,6 +191,14 @@ def default_sweep_dir(profile:str)->Path:
     "`sweeps/<UTC timestamp>-<profile>` under the project root (or the cwd)."
     return Path(project_root() or Path.cwd())/"sweeps"/f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{profile}"
 
+# %% ../nbs/99b_sweep.ipynb #1ad675c6
+def scheduling_overhead(started:float, # when the task began, on its worker (`run_point`'s 'started')
+                        submitted:float, # when the sweep handed it to the scheduler
+                        *, free_since:float|None=None, # when its worker ended the task before (None: its first task)
+                       )->float:
+    "Seconds a task waited on the scheduler: from its submission, or from its worker's previous task ending if later, to its start."
+    return round(started - max(submitted, free_since or submitted), 2)
+
 # %% ../nbs/99b_sweep.ipynb #b702c5c7
 def _submit_all(client, todo:dict, man:dict, out:Path, resources:dict, progress:bool, done:int):
     "Send each point of `todo` to the cluster as a task and record each result in `man` (saved as it completes)."
@@ -213,7 +206,7 @@ def _submit_all(client, todo:dict, man:dict, out:Path, resources:dict, progress:
     from tqdm.auto import tqdm
     env = dict(CXRSTUDY_CACHE=str(cache_dir().resolve()))
     gpus = gpu_count() if resources else 0
-    futures = {}
+    futures, free = {}, {}  # worker address -> when its last task ended
     for name, point in todo.items():
         man["points"][name].update(status="running", submitted=time.time())
         futures[client.submit(run_point, point_args(point, out/"runs"/name, man["settings"]), env=env, gpus=gpus,
@@ -226,8 +219,9 @@ def _submit_all(client, todo:dict, man:dict, out:Path, resources:dict, progress:
         except Exception as e: r = dict(returncode=None, seconds=None, stderr=f"{type(e).__name__}: {e}")  # e.g. KilledWorker
         ok, last = r["returncode"] == 0 and run_finished(out/"runs"/name), (r.get("stderr") or "").splitlines()
         rec.update(status="ok" if ok else "failed", seconds=r.get("seconds"), returncode=r.get("returncode"), host=r.get("host"),
-                   overhead=round(r["started"] - rec["submitted"], 2) if r.get("started") else None,
+                   overhead=scheduling_overhead(r["started"], rec["submitted"], free_since=free.get(r.get("worker"))) if r.get("started") else None,
                    error=None if ok else next((l for l in reversed(last) if "FAILED" in l), last[-1] if last else f"exit status {r.get('returncode')}"))
+        if r.get("ended"): free[r["worker"]] = max(free.get(r["worker"]) or 0, r["ended"])
         write_json(out/"sweep.json", man); bar.update(1)
         bar.write(f"{name:<24} {'ok' if ok else 'FAILED'}  {r.get('seconds') or 0:7.1f} s" + ("" if ok else f"  {rec['error']}"), file=sys.stderr)
     bar.close()

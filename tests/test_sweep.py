@@ -26,6 +26,8 @@ def study(tmp_path, *extra):
     for name, body in extra: _demo_notebook(nbs/name, body)
     return nbs, dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/"cache"))
 
+OVERHEAD_BOUND = 3.0  # s from submit (or the worker's previous task ending) to a task's start; measured 0.01-0.02 s (bench/results/sweep_speed.md), 6.7-10.2 s when each worker imported torch first
+
 def sweep_args(nbs, out, *more):
     return ["sweep", "--nbs", str(nbs), "--profile", "smoke", "--seeds", "0-1", "--workers", "2", "--out", str(out), "--no-progress", *more]
 
@@ -35,6 +37,7 @@ def test_two_seed_sweep_on_a_local_cluster_and_its_aggregate(tmp_path):
     assert r.returncode == 0, r.stderr
     man = json.loads((tmp_path/"sw"/"sweep.json").read_text())
     assert man["status"] == "ok" and sorted(man["points"]) == ["seed0", "seed1"]
+    assert all(p["overhead"] is not None and 0 <= p["overhead"] < OVERHEAD_BOUND for p in man["points"].values()), man["points"]
     for n in ("seed0", "seed1"):
         run = json.loads((tmp_path/"sw"/"runs"/n/"manifest.json").read_text())
         assert run["status"] == "ok" and run["seed"] == int(n[-1])
