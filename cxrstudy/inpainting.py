@@ -23,7 +23,7 @@ from .sampling import (Diffusion, add_noise, alpha_bar, ddim_step, eps_x0, guide
 
 # %% auto #0
 __all__ = ['INPAINTERS', 'check_masks', 'KeepKnown', 'repaint_walk', 'repaint', 'Inpainter', 'register_inpainter', 'inpaint',
-           'stored_inpainting', 'inpaint_scores', 'slerp']
+           'stored_inpainting', 'inpaint_scores', 'region_crops', 'slerp']
 
 # %% ../nbs/13_inpainting.ipynb #i65b09fb
 def check_masks(images, # uint8 images (N, H, W)
@@ -203,6 +203,23 @@ def inpaint_scores(inpainted, # uint8 (N, H, W)
         rows.append(dict(psnr_region=psnr(se[r].mean()) if r.any() else np.nan, ssim_region=smap[r].mean() if r.any() else np.nan,
                          psnr_image=psnr(se.mean()), ssim_image=smap.mean()))
     return pd.DataFrame(rows)
+
+# %% ../nbs/13_inpainting.ipynb #5ea1a9b2
+def region_crops(images, # uint8 images (N, H, W)
+                 masks, # (N, H, W): 1 where each image was inpainted
+                 *, side:int, # the crop's side in pixels, 1 .. the image's side
+                )->np.ndarray:
+    "A side × side crop of every image centred on its mask's bounding box, shifted to lie inside the image (the centre crop for an empty mask)."
+    x, m = check_masks(images, masks)
+    h, w = x.shape[1:]
+    if not 1 <= side <= min(h, w): raise ValueError(f"side must lie in 1..{min(h, w)} (the image's side), got {side}")
+    out = []
+    for img, mk in zip(x, m):
+        rows, cols = np.flatnonzero(mk.any(1)), np.flatnonzero(mk.any(0))
+        cy, cx = ((rows[0] + rows[-1] + 1) // 2, (cols[0] + cols[-1] + 1) // 2) if len(rows) else (h // 2, w // 2)
+        top, left = min(max(cy - side // 2, 0), h - side), min(max(cx - side // 2, 0), w - side)
+        out.append(img[top:top + side, left:left + side])
+    return np.stack(out)
 
 # %% ../nbs/13_inpainting.ipynb #ibadd92a
 def slerp(a:torch.Tensor, b:torch.Tensor, # two tensors of one shape (e.g. two x_T)
