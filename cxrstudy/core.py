@@ -69,7 +69,7 @@ PROFILES["cpu"] = dict(
     guidance=dict(n_noisy=2000, n_valid=500, n_test=1000, copies=2, epochs=12, arch="thesis_densenet_tiny", steps=10, strength=0.5, strengths=(0.3, 0.5), scale=160.0, scales=(0.0, 40.0, 160.0),
                   sigma=1.0, n_heat=16, n_channel_train=160, n_channel_test=120, channel_arch="thesis_densenet_tiny", channel_epochs=15, k=5, n_boot=1000),
     # inpainting: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
-    inpainting=dict(n_devices=40, margin=2, steps=50, repaint_steps=25, jump_length=5, jump_n_sample=3, feature_width=16, n_boot=1000, n_fig=4, n_slerp=7, n_outpaint=3, n_variations=4, fourclass=dict(n_per_class=68, n_test_per_class=9, k=4, image_size=32, arch="thesis_densenet_tiny", epochs=15, patience=5, n_synthetic=17, steps=20, guidance=2.0, gen=dict(block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8, timesteps=1000, epochs=20, batch_size=16, lr=1e-3, warmup_steps=20, ema_decay=0.99, checkpoint_every=100_000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction"))),
+    inpainting=dict(n_devices=40, margin=2, steps=50, repaint_steps=25, jump_length=5, jump_n_sample=3, feature_width=16, n_boot=1000, n_fig=4, n_slerp=7, n_outpaint=3, n_variations=4, fourclass=dict(n_per_class=68, n_test_per_class=9, k=4, image_size=32, arch="thesis_densenet_tiny", epochs=15, patience=5, n_synthetic=17, steps=20, guidance=2.0, gen=dict(block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8, timesteps=1000, epochs=12, batch_size=16, lr=1e-3, warmup_steps=20, ema_decay=0.99, checkpoint_every=100_000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction"))),
 )
 
 # %% ../nbs/00_core.ipynb #e105cc63
