@@ -17,13 +17,14 @@ from skimage.restoration import inpaint_biharmonic
 
 from .augment import subseed
 from .core import ArtifactStore, array_key, check_finite, check_int, single_threaded
+from .diffusion_training import TrainingData, fit_diffusion, load_diffusion, save_diffusion
 from .guidance import model_digest
 from .sampling import (Diffusion, add_noise, alpha_bar, ddim_step, eps_x0, guided_eps, image_generators, label_ids,
                                model_to_uint8, randn_like_images, sample, sampler_timesteps, to_model)
 
 # %% auto #0
 __all__ = ['INPAINTERS', 'check_masks', 'KeepKnown', 'repaint_walk', 'repaint', 'Inpainter', 'register_inpainter', 'inpaint',
-           'stored_inpainting', 'inpaint_scores', 'slerp']
+           'stored_inpainting', 'inpaint_scores', 'region_crops', 'slerp', 'one_class_draw', 'class_model']
 
 # %% ../nbs/13_inpainting.ipynb #i65b09fb
 def check_masks(images, # uint8 images (N, H, W)
@@ -204,6 +205,23 @@ def inpaint_scores(inpainted, # uint8 (N, H, W)
                          psnr_image=psnr(se.mean()), ssim_image=smap.mean()))
     return pd.DataFrame(rows)
 
+# %% ../nbs/13_inpainting.ipynb #5ea1a9b2
+def region_crops(images, # uint8 images (N, H, W)
+                 masks, # (N, H, W): 1 where each image was inpainted
+                 *, side:int, # the crop's side in pixels, 1 .. the image's side
+                )->np.ndarray:
+    "A side × side crop of every image centred on its mask's bounding box, shifted to lie inside the image (the centre crop for an empty mask)."
+    x, m = check_masks(images, masks)
+    h, w = x.shape[1:]
+    if not 1 <= side <= min(h, w): raise ValueError(f"side must lie in 1..{min(h, w)} (the image's side), got {side}")
+    out = []
+    for img, mk in zip(x, m):
+        rows, cols = np.flatnonzero(mk.any(1)), np.flatnonzero(mk.any(0))
+        cy, cx = ((rows[0] + rows[-1] + 1) // 2, (cols[0] + cols[-1] + 1) // 2) if len(rows) else (h // 2, w // 2)
+        top, left = min(max(cy - side // 2, 0), h - side), min(max(cx - side // 2, 0), w - side)
+        out.append(img[top:top + side, left:left + side])
+    return np.stack(out)
+
 # %% ../nbs/13_inpainting.ipynb #ibadd92a
 def slerp(a:torch.Tensor, b:torch.Tensor, # two tensors of one shape (e.g. two x_T)
           alpha:float, # 0 gives a, 1 gives b
@@ -216,3 +234,29 @@ def slerp(a:torch.Tensor, b:torch.Tensor, # two tensors of one shape (e.g. two x
     theta = torch.arccos(((a.double() * b.double()).sum() / (na * nb)).clamp(-1, 1))
     if theta.sin() < 1e-6: return ((1 - alpha) * a.double() + alpha * b.double()).to(a.dtype)
     return ((torch.sin((1 - alpha) * theta) * a.double() + torch.sin(alpha * theta) * b.double()) / theta.sin()).to(a.dtype)
+
+# %% ../nbs/13_inpainting.ipynb #a92c8d30
+def one_class_draw(truth:pd.DataFrame, # 0/1 true labels, a column per finding (e.g. `PhantomSource.true_labels`)
+                   classes, # the findings that are the classes (an image must show exactly one of them)
+                   *, n_per_class:int, # images drawn from each class
+                   seed:int=0)->tuple:
+    "(rows, class ids): sorted rows of `n_per_class` images of every class among those showing exactly one of `classes`."
+    t = truth[list(classes)].to_numpy(); one = np.flatnonzero(t.sum(1) == 1); y = t[one].argmax(1)
+    short = [c for k, c in enumerate(classes) if (y == k).sum() < n_per_class]
+    if short: raise ValueError(f"fewer than {n_per_class} images show only {short} (among {list(classes)}); lower n_per_class")
+    rng = np.random.default_rng([seed, 13, 4])
+    rows = np.sort(np.concatenate([rng.choice(one[y == k], n_per_class, replace=False) for k in range(len(classes))]))
+    return rows, t[rows].argmax(1)
+
+# %% ../nbs/13_inpainting.ipynb #35336434
+def class_model(images, # uint8 (N, H, W) at the configuration's image_size
+                labels, # (N,) class ids 0..K-1 (K: the configuration's classes less the null class)
+                cfg:dict, # a class-conditional `diffusion_config`
+                *, seed:int=0, store:ArtifactStore|None=None, # the store (None: the project's)
+                key:dict|None=None, # what else names the model in the store (e.g. source, fold)
+               )->Diffusion:
+    "A class-conditional model of `cfg` trained on exactly these arrays, from the store when it was trained before."
+    x, y = np.ascontiguousarray(images, np.uint8), np.asarray(labels, np.int64)
+    k = dict(kind="class_model", version=1, **(key or {}), seed=seed, images=array_key(x), labels=array_key(y), config=cfg)
+    build = lambda _, folder: save_diffusion(fit_diffusion(cfg, TrainingData(x, np.arange(len(x)), y), seed, device="cpu"), folder, k)
+    return load_diffusion((store or ArtifactStore()).get_or_build("diffusion", k, build), k).model
