@@ -707,6 +707,7 @@ class MachexSource(HarmonisedSource):
     "A MaCheX-style union of open sources: frontal rows only, split by patient over the union, images Cheff-resized, `dataset` per row."
     name = dataset = "machex"
     on_bad_image = "skip"
+    needs_data_dir = None  # it reads its members' folders: data_dir, or sources={name: folder} without one (it checks which)
     def __init__(self, members:dict, # dataset name -> an open source (a user's folder of that dataset)
                  *, size:int=64, # the side of the images `image` returns when it is given none
                  seed:int=0, valid_frac:float=0.1, test_frac:float=0.2, # the patient split over the union
