@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from conftest import CLI, ROOT
 from cxrstudy.runner import demo_chapters, discover_chapters, chapter_parameters
+from cxrstudy.sources import source_names
 
 def cli(*args, cwd=ROOT, env=None):
     return subprocess.run(CLI + list(args), cwd=cwd, env=env or os.environ.copy(), capture_output=True, text=True, timeout=900)
@@ -58,7 +59,7 @@ def _runs_state():
 
 @pytest.mark.parametrize("args, words", [
     (["--profile", "huge"], "unknown profile 'huge'; choose one of: smoke, cpu, gpu, full"),
-    (["--source", "brax"], "unknown source 'brax'; choose one of: chexpert-labels, chexpert, phantom"),
+    (["--source", "brax"], f"unknown source 'brax'; choose one of: {', '.join(source_names())}"),  # every registered source
     (["-p", "no_such_knob=1"], "unknown parameter 'no_such_knob'"),
     (["-p", "epochs"], "is not NAME=VALUE"),
     (["--data-dir", "/no/such/chexpert"], "--data-dir /no/such/chexpert does not exist"),
