@@ -98,13 +98,13 @@ def param_type_error(name:str, # the parameter
 # %% ../nbs/99_runner.ipynb #73b566da
 class ParamSpec(NamedTuple):
     "The valid values of a chapter parameter, from the `[...]` at the end of its comment (see `param_spec`)."
-    kind: str  # int | float | finding | path | source
+    kind: str  # int | float | finding | path | folder | source
     lo: float|None
     hi: float|None
     is_list: bool
     none_ok: bool
 
-_SPEC = re.compile(r"\[(int|float|finding|path|source)(?: (-?[0-9.e_]*)\.\.(-?[0-9.e_]*))?( list)?( or None)?\]\s*$")
+_SPEC = re.compile(r"\[(int|float|finding|path|folder|source)(?: (-?[0-9.e_]*)\.\.(-?[0-9.e_]*))?( list)?( or None)?\]\s*$")
 
 def param_spec(help:str|None)->ParamSpec|None:
     "The `ParamSpec` stated at the end of a parameter's comment, e.g. '... [int 1.. or None]'; None when it states none."
@@ -117,7 +117,7 @@ def param_spec(help:str|None)->ParamSpec|None:
 # %% ../nbs/99_runner.ipynb #037f6792
 def describe_spec(spec:ParamSpec)->str:
     "What `spec` accepts, in words, e.g. 'an integer >= 1 (or None)'."
-    what = dict(int="an integer", float="a finite number", finding="a finding name", path="the path of an existing file", source="a registered source")[spec.kind]
+    what = dict(int="an integer", float="a finite number", finding="a finding name", path="the path of an existing file", folder="an existing folder", source="a registered source")[spec.kind]
     if spec.lo is not None and spec.hi is not None: what += f" in [{spec.lo:g}, {spec.hi:g}]"
     elif spec.lo is not None: what += f" >= {spec.lo:g}"
     elif spec.hi is not None: what += f" <= {spec.hi:g}"
@@ -132,6 +132,7 @@ def _one_ok(spec:ParamSpec, v)->bool:
     "Whether one value `v` (not a list) is of `spec`'s kind and within its bounds."
     if spec.kind == "finding": return isinstance(v, str) and v in FINDINGS
     if spec.kind == "path": return isinstance(v, str) and Path(v).is_file()
+    if spec.kind == "folder": return isinstance(v, str) and Path(v).is_dir()
     if spec.kind == "source": return isinstance(v, str) and v in source_names()
     if isinstance(v, bool) or not isinstance(v, int if spec.kind == "int" else (int, float)): return False
     if not math.isfinite(v): return False
