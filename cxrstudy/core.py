@@ -14,11 +14,12 @@ from fastcore.basics import patch
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'DIGEST_NAME', 'log', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device', 'check_int',
-           'check_choice', 'check_finite', 'fixed_threads', 'single_threaded', 'project_root', 'cache_dir', 'safe_join',
-           'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale', 'digest_path', 'content_digest',
-           'record_digest', 'ArtifactCorrupt', 'digest_problem', 'ArtifactStore', 'provenance', 'output_dir',
-           'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state', 'utc_now', 'RunManifest']
+__all__ = ['PROFILES', 'HOST_TAG', 'DIGEST_NAME', 'log', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device',
+           'check_int', 'check_choice', 'check_finite', 'fixed_threads', 'single_threaded', 'project_root', 'cache_dir',
+           'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale', 'digest_path',
+           'content_digest', 'record_digest', 'ArtifactCorrupt', 'digest_problem', 'ArtifactStore', 'provenance',
+           'output_dir', 'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state', 'utc_now',
+           'RunManifest']
 
 # %% ../nbs/00_core.ipynb #27c98950
 PROFILES = {
@@ -246,13 +247,16 @@ def safe_join(root:Path|str, # the data root every path must stay under
         raise ValueError(f"path {rel!r} escapes the data root {root}; refusing to read outside it")
     return p
 
+# %% ../nbs/00_core.ipynb #ce0eb86a
+HOST_TAG = hashlib.sha1(platform.node().encode()).hexdigest()[:8]  # this machine, as it appears in the names of its temporaries
+
 # %% ../nbs/00_core.ipynb #1b77140c
 @contextlib.contextmanager
 def atomic_path(target:Path|str, # the final path of a file or folder
                ):
     "Yield a temporary sibling of `target` to write into; rename it over `target` only if the block succeeds (an existing folder is kept)."
     target = Path(target); target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{random.getrandbits(32):08x}")
+    tmp = target.with_name(f".{target.name}.tmp-{HOST_TAG}-{os.getpid()}-{random.getrandbits(32):08x}")
     try:
         yield tmp
         if tmp.is_dir() and target.is_dir():
@@ -311,7 +315,7 @@ def _load(path:Path):
     return path
 
 # %% ../nbs/00_core.ipynb #0855da1e
-_TMP_PID = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}$")  # the name `atomic_path` gives a temporary: .<name>.tmp-<pid>-<rand>
+_TMP_PID = re.compile(r"\.tmp-(?:([0-9a-f]{8})-)?(\d+)-[0-9a-f]{8}$")  # `atomic_path`'s temporaries: .<name>.tmp-<host>-<pid>-<rand> (before: no <host>)
 
 def _alive(pid:int)->bool:
     "Whether a process `pid` exists on this machine."
@@ -325,12 +329,12 @@ def _alive(pid:int)->bool:
 def sweep_stale(folder:Path|str, # where the temporaries would be
                 stem:str, # the start of their names, e.g. '.<key>'
                )->list:
-    "Remove the temporaries `atomic_path` left in `folder` under names starting with `stem` whose writer (the pid in the name) is dead; returns what it removed."
+    "Remove the temporaries `atomic_path` left in `folder` under names starting with `stem` whose writer, a process of this machine, is dead; returns what it removed."
     folder, gone = Path(folder), []
     if not folder.is_dir(): return gone
     for t in folder.iterdir():
         m = _TMP_PID.search(t.name)
-        if not t.name.startswith(stem) or not m or _alive(int(m.group(1))): continue
+        if not t.name.startswith(stem) or not m or m.group(1) not in (None, HOST_TAG) or _alive(int(m.group(2))): continue
         if t.is_dir() and not t.is_symlink(): shutil.rmtree(t, ignore_errors=True)
         else: t.unlink(missing_ok=True)
         gone.append(t)

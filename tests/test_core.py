@@ -2,7 +2,7 @@
 import json, signal, subprocess, sys, time, textwrap
 import numpy as np
 import pytest
-from cxrstudy.core import ArtifactStore, config_key, get_profile, record_digest, RunManifest
+from cxrstudy.core import ArtifactStore, HOST_TAG, config_key, get_profile, record_digest, RunManifest
 
 WRITER = textwrap.dedent("""
     import sys, time, numpy as np
@@ -25,7 +25,7 @@ def test_killed_build_leaves_no_artifact_and_rebuilds(tmp_path):
     p.send_signal(signal.SIGKILL); p.wait()
     store = ArtifactStore(tmp_path/"store")
     debris = [q.name for q in (tmp_path/"store"/"slow").iterdir() if ".tmp-" in q.name]
-    assert debris and all(n.startswith(f".{config_key({'n': 1})}.tmp-{p.pid}-") for n in debris), debris
+    assert debris and all(n.startswith(f".{config_key({'n': 1})}.tmp-{HOST_TAG}-{p.pid}-") for n in debris), debris
     assert not store.exists("slow", {"n": 1})  # only a hidden temporary folder is left, never the artifact
     assert not any(".tmp-" in q.name for q in (tmp_path/"store"/"slow").iterdir())  # opening the key swept the dead writer's
     built = []
