@@ -343,21 +343,28 @@ class HarmonisedSource(SourceBase):
         rng = np.random.default_rng([self.seed, sum(map(ord, split))])
         return t.iloc[np.sort(rng.choice(len(t), n, replace=False))].reset_index(drop=True)
 
-    @property
-    def splits(self)->tuple: return tuple(self._tables)
-
     def _check_split(self, split:str):
         if split not in self._tables: raise ValueError(f"source {self.name!r} has no split {split!r}; valid splits: {', '.join(self._tables)}")
 
-    def labels(self, split:str)->pd.DataFrame:
-        "The harmonised label table of `split` (a copy)."
-        self._check_split(split); return self._tables[split].copy()
-
-    def true_labels(self, split:str):
-        "Real data: what an image truly shows is unknown, so None."
-        self._check_split(split); return None
-
     def __len__(self): return sum(len(t) for t in self._tables.values())
+
+# %% ../nbs/01g_datasets.ipynb #f7d64c33
+@patch(as_prop=True)
+def splits(self:HarmonisedSource)->tuple:
+    "The splits of this source: train, valid and test."
+    return tuple(self._tables)
+
+# %% ../nbs/01g_datasets.ipynb #2f38dced
+@patch
+def labels(self:HarmonisedSource, split:str)->pd.DataFrame:
+    "The harmonised label table of `split` (a copy)."
+    self._check_split(split); return self._tables[split].copy()
+
+# %% ../nbs/01g_datasets.ipynb #2df0a789
+@patch
+def true_labels(self:HarmonisedSource, split:str):
+    "Real data: what an image truly shows is unknown, so None."
+    self._check_split(split); return None
 
 # %% ../nbs/01g_datasets.ipynb #08e8854b
 class LabelOnlySource(HarmonisedSource):
@@ -383,18 +390,6 @@ class LabelOnlySource(HarmonisedSource):
         "The registry's factory: the whole table at every profile."
         return cls(**options)
 
-    def image(self, split:str, i:int, size=None):
-        "There are no images here: raises ValueError saying where images come from."
-        raise ValueError(f"source {self.name!r} is a label table only, no images; for images use open_source({self.dataset!r}, "
-                         f"data_dir=...) with your own copy of the dataset, or the embedded open_source('phantom')")
-
-    def fingerprint(self)->str:
-        "A hash of the table file and every setting."
-        import hashlib
-        digest = hashlib.sha256(package_data_file(self.file).read_bytes()).hexdigest()[:16]
-        return config_key(dict(source=self.name, table=digest, options=self.table_options, view=self.view, seed=self.seed,
-                               fracs=self.fracs, max_rows=self.max_rows))
-
     def __repr__(self): return f"{type(self).__name__}(view={self.view!r}, " + ", ".join(f"{s}={len(t)}" for s, t in self._tables.items()) + ")"
 
 # %% ../nbs/01g_datasets.ipynb #6a82d191
@@ -404,6 +399,22 @@ def label_source(dataset:str, # a key of SHIPPED
     return type(f"{dataset.capitalize()}LabelSource", (LabelOnlySource,), dict(dataset=dataset, name=f"{dataset}-labels"))
 
 for _d in ("nih", "padchest", "vindr"): register_source(f"{_d}-labels", label_source(_d).from_profile, replace=True)
+
+# %% ../nbs/01g_datasets.ipynb #bd2dbb3e
+@patch
+def image(self:LabelOnlySource, split:str, i:int, size=None):
+    "There are no images here: raises ValueError saying where images come from."
+    raise ValueError(f"source {self.name!r} is a label table only, no images; for images use open_source({self.dataset!r}, "
+                     f"data_dir=...) with your own copy of the dataset, or the embedded open_source('phantom')")
+
+# %% ../nbs/01g_datasets.ipynb #ddf473a3
+@patch
+def fingerprint(self:LabelOnlySource)->str:
+    "A hash of the table file and every setting."
+    import hashlib
+    digest = hashlib.sha256(package_data_file(self.file).read_bytes()).hexdigest()[:16]
+    return config_key(dict(source=self.name, table=digest, options=self.table_options, view=self.view, seed=self.seed,
+                           fracs=self.fracs, max_rows=self.max_rows))
 
 # %% ../nbs/01g_datasets.ipynb #59921d3e
 def prevalence_table(tables:dict, # name -> a harmonised table (TABLE_COLUMNS)
