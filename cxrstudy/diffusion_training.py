@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch import nn
 from diffusers import DDPMScheduler, UNet2DModel
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel, compute_snr
@@ -24,13 +25,13 @@ from .cache import cached_split
 from .core import (ArtifactStore, array_key, config_key, digest_problem, fixed_threads, pick_device, record_digest, write_json)
 from .data import FINDINGS
 from .labels import impute
-from .sampling import (DIFFUSION_VERSION, PREDICTION_TYPES, Diffusion, diffusion_config, make_scheduler, new_diffusion,
-                               sample, to_model)
+from .sampling import (DIFFUSION_VERSION, PREDICTION_TYPES, SEMANTIC_ENCODERS, Diffusion, check_encoder, diffusion_config, encode,
+                               make_scheduler, new_diffusion, sample, semantic_condition, to_model)
 
 # %% auto #0
 __all__ = ['TrainingData', 'training_data', 'training_target', 'loss_weights', 'epoch_order', 'Precision', 'training_precision',
-           'checkpoints', 'FitResult', 'fit_diffusion', 'TrainedDiffusion', 'model_key', 'save_diffusion',
-           'load_diffusion', 'train_diffusion', 'train_diffusions']
+           'checkpoints', 'FitResult', 'JointDenoiser', 'trainable', 'fit_diffusion', 'TrainedDiffusion', 'model_key',
+           'save_diffusion', 'load_diffusion', 'train_diffusion', 'train_diffusions']
 
 # %% ../nbs/06c_diffusion_training.ipynb #72f5186c
 class TrainingData(NamedTuple):
@@ -40,13 +41,22 @@ class TrainingData(NamedTuple):
     labels: np.ndarray
     cond: np.ndarray|None = None  # uint8 (len(images), [cond_channels,] H, W), read at `rows` like `images`
 
+def _unlabelled(source, cfg:dict, split:str)->TrainingData:
+    "A diffusion autoencoder's data: the first `n_train` usable rows of the split, no labels (its condition is E(x_0)); `labels` holds the row ids."
+    cs = cached_split(source, split, cfg["image_size"])
+    rows = cs.labels.index.to_numpy(np.int64)[:cfg["n_train"]]  # the usable rows (n_train None: all)
+    if len(rows) < cfg["batch_size"] * cfg["grad_accum"]:
+        raise ValueError(f"only {len(rows)} training images, fewer than one batch of {cfg['batch_size'] * cfg['grad_accum']}; use a larger n_train or a smaller batch_size")
+    return TrainingData(cs.images, rows, rows.copy())
+
 def training_data(source, # a data source
                   finding:str, # the finding whose positives and negatives are the classes
                   cfg:dict, # a diffusion configuration
                   split:str="train", # which split
                  )->TrainingData:
-    "The rows and class ids (0 negative, 1 positive) a model of `cfg` trains on, read from the preprocessing cache."
+    "The rows and class ids (0 negative, 1 positive) a model of `cfg` trains on, read from the preprocessing cache (a diffusion autoencoder: every row, unlabelled)."
     if finding not in FINDINGS: raise ValueError(f"unknown finding {finding!r}; valid findings: {', '.join(FINDINGS)}")
+    if cfg.get("encoder", "none") != "none": return _unlabelled(source, cfg, split)
     if cfg["conditioning"] == "vector" or cfg["cond_channels"]:
         raise ValueError("training_data labels a finding's classes; a vector or cond-image model trains on a TrainingData you build (labels = vectors, cond = images)")
     if cfg["conditioning"] == "class" and len(cfg["classes"]) != 3:
@@ -175,8 +185,10 @@ class FitResult(NamedTuple):
     history: pd.DataFrame
     grids: dict
     finished: bool
+    raw_encoder: nn.Module|None = None  # a diffusion autoencoder's raw encoder weights
 
 _TRAIN_CONDITIONS = {  # a micro-batch's conditions from its labels; dropped to the null condition where `drop`
+    "encoder": lambda labels, drop, cfg: ~drop,  # a diffusion autoencoder: its condition is E(x_0), kept where not dropped
     "class": lambda labels, drop, cfg: torch.where(drop, len(cfg["classes"]) - 1, torch.from_numpy(np.asarray(labels, np.int64))),
     "vector": lambda labels, drop, cfg: torch.where(drop[:, None], 0.0, torch.from_numpy(np.asarray(labels, np.float32))),
     "none": lambda labels, drop, cfg: None}
@@ -187,16 +199,30 @@ def _batch(data:TrainingData, idx:torch.Tensor, cfg:dict, g:torch.Generator)->tu
     x0 = to_model(data.images[rows], cfg["in_channels"])
     eps, t = torch.randn(x0.shape, generator=g), torch.randint(0, cfg["timesteps"], (len(x0),), generator=g)
     drop = torch.rand(len(x0), generator=g) < cfg["p_uncond"]
-    y = _TRAIN_CONDITIONS[cfg["conditioning"]](data.labels[idx.numpy()], drop, cfg)
+    y = _TRAIN_CONDITIONS["encoder" if cfg.get("encoder", "none") != "none" else cfg["conditioning"]](data.labels[idx.numpy()], drop, cfg)
     c = torch.from_numpy(np.asarray(data.cond[rows])).float() / 127.5 - 1 if cfg["cond_channels"] else None
     return x0, eps, t, y, (c[:, None] if c is not None and c.ndim == 3 else c)
 
 def _grid(ema, cfg:dict, seed:int, device, data:TrainingData)->np.ndarray:
     "A small DDIM grid (10 steps) of the current EMA weights: the first two classes, two images each, for a class model."
-    m = new_diffusion(cfg); ema.copy_to(m.unet.parameters()); m.unet.to(device)
+    m = new_diffusion(cfg); ema.copy_to(trainable(m).parameters()); m.to(device)
     label = [0, 0, 1, 1] if cfg["conditioning"] == "class" and len(cfg["classes"]) > 2 else [0] * 4 if cfg["conditioning"] == "class" else None
+    if m.encoder is not None: label = semantic_condition(m, encode(m, data.images[data.rows[np.arange(4) % len(data.rows)]]))  # the codes of 4 training images
     cond = data.cond[data.rows[np.arange(4) % len(data.rows)]] if cfg["cond_channels"] else None
     return sample(m, 4, label=label, steps=min(10, cfg["timesteps"]), seed=subseed(seed, "grid"), progress=False, cond=cond)
+
+# %% ../nbs/06c_diffusion_training.ipynb #25095516
+class JointDenoiser(nn.Module):
+    "The UNet and its semantic encoder as one module: forward(x_t, t, keep, x0) = unet(x_t, t, class_labels=keep·project(E(x_0)))."
+    def __init__(self, unet:UNet2DModel, encoder:nn.Module):
+        super().__init__(); self.unet, self.encoder = unet, encoder
+    def forward(self, sample:torch.Tensor, timestep, class_labels:torch.Tensor, *, x0:torch.Tensor):
+        cond = self.encoder(x0)
+        return self.unet(sample, timestep, class_labels=cond * class_labels[:, None].to(cond.dtype))
+
+def trainable(model:Diffusion)->nn.Module:
+    "What the training loop optimises: the UNet, or a diffusion autoencoder's `JointDenoiser` (UNet first, then encoder)."
+    return model.unet if model.encoder is None else JointDenoiser(model.unet, model.encoder)
 
 # %% ../nbs/06c_diffusion_training.ipynb #6545eda0
 def _setup(cfg:dict, data:TrainingData, seed:int, device:str):
@@ -204,7 +230,7 @@ def _setup(cfg:dict, data:TrainingData, seed:int, device:str):
     from accelerate import Accelerator
     prec = training_precision(device, cfg["mixed_precision"])
     acc = Accelerator(cpu=device == "cpu", mixed_precision=prec.mixed_precision, gradient_accumulation_steps=cfg["grad_accum"])
-    unet = new_diffusion(cfg, seed).unet
+    unet = trainable(new_diffusion(cfg, seed))  # the UNet, or the UNet and its encoder
     if prec.channels_last: unet = unet.to(memory_format=torch.channels_last)
     # one fused kernel per step instead of a Python loop over ~200 tensors (CPU and CUDA have it; other devices keep the loop)
     fused = True if str(device).split(":")[0] in ("cpu", "cuda") else None
@@ -213,8 +239,9 @@ def _setup(cfg:dict, data:TrainingData, seed:int, device:str):
     total = cfg["epochs"] * (n_batches // cfg["grad_accum"])
     sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=cfg["warmup_steps"], num_training_steps=total)
     unet, opt = acc.prepare(unet, opt)
+    plain = isinstance(acc.unwrap_model(unet), UNet2DModel)
     ema = EMAModel(acc.unwrap_model(unet).parameters(), decay=cfg["ema_decay"], use_ema_warmup=True, inv_gamma=1.0,
-                   power=cfg["ema_power"], foreach=True, model_cls=UNet2DModel, model_config=acc.unwrap_model(unet).config)
+                   power=cfg["ema_power"], foreach=True, **(dict(model_cls=UNet2DModel, model_config=acc.unwrap_model(unet).config) if plain else {}))
     ema.to(acc.device)  # the schedule and the EMA are checkpointed by `_save_schedules`, not registered with accelerate (no pickles)
     return acc, unet, opt, sched, ema, n_batches, total
 
@@ -246,7 +273,8 @@ def _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, pr
             with acc.accumulate(unet):
                 with acc.autocast():
                     x_t = sch.add_noise(x0, eps, t)
-                    pred = unet(x_t if c is None else torch.cat([x_t, c.to(acc.device)], 1), t, class_labels=None if y is None else y.to(acc.device)).sample
+                    pred = unet(x_t if c is None else torch.cat([x_t, c.to(acc.device)], 1), t, class_labels=None if y is None else y.to(acc.device),
+                                **({} if "encoder" not in cfg else dict(x0=x0))).sample  # a diffusion autoencoder encodes the batch's x_0
                 loss = _loss(cfg, sch, pred, x0, eps, t)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"the loss became {loss.item()} at update {step + 1} (micro-batch {m}); lower the learning "
@@ -270,9 +298,10 @@ def _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, pr
 # %% ../nbs/06c_diffusion_training.ipynb #217b91d2
 def _result(cfg, acc, unet, ema, history, grids, finished)->FitResult:
     "The FitResult of a run: EMA weights copied into a fresh UNet (on the CPU) and the raw weights."
-    model = new_diffusion(cfg); ema.copy_to(model.unet.parameters())
+    model = new_diffusion(cfg); ema.copy_to(trainable(model).parameters())
     raw = acc.unwrap_model(unet).to("cpu").to(memory_format=torch.contiguous_format)
-    return FitResult(model, raw, pd.DataFrame(history, columns=["step", "epoch", "loss", "lr", "seconds"]), grids, finished)
+    raw, raw_enc = (raw, None) if isinstance(raw, UNet2DModel) else (raw.unet, raw.encoder)
+    return FitResult(model, raw, pd.DataFrame(history, columns=["step", "epoch", "loss", "lr", "seconds"]), grids, finished, raw_enc)
 
 def _check_data(cfg:dict, data:TrainingData):
     "Errors for training data that does not fit the configuration's conditioning."
@@ -282,7 +311,7 @@ def _check_data(cfg:dict, data:TrainingData):
         if lab.shape != (n,) or lab.dtype.kind not in "iu" or (n and (lab.min() < 0 or lab.max() >= len(names))):
             raise ValueError(f"labels must be {n} class ids in 0..{len(names) - 1} (classes {names}; the null class {cfg['classes'][-1]!r} is "
                              f"reserved for guidance), got {lab.dtype} {lab.shape} with values {np.unique(lab)[:8].tolist()}")
-    if cfg["conditioning"] == "vector" and lab.shape != (n, cfg["cond_dim"]):
+    if cfg["conditioning"] == "vector" and "encoder" not in cfg and lab.shape != (n, cfg["cond_dim"]):
         raise ValueError(f"a vector model trains on labels of shape ({n}, {cfg['cond_dim']}) (one cond_dim vector per image), got {lab.shape}")
     k, s = cfg["cond_channels"], cfg["image_size"]
     if k and (data.cond is None or tuple(np.shape(data.cond)[1:]) not in ({(s, s)} if k == 1 else set()) | {(k, s, s)}):
@@ -326,11 +355,14 @@ def model_key(source, finding:str, cfg:dict, seed:int, device:str)->dict:
     return dict(version=DIFFUSION_VERSION, source=source.name, fingerprint=source.fingerprint(), finding=finding, seed=seed, config=full)
 
 def save_diffusion(result:FitResult, folder:Path|str, key:dict)->Path:
-    "Write a trained model to `folder`: unet/ (EMA) and unet_raw/ (raw weights, to fine-tune) and scheduler/ (save_pretrained), key.json, history.csv, grids.npz."
+    "Write a trained model to `folder`: unet/ (EMA) and unet_raw/ (raw weights, to fine-tune) and scheduler/ (save_pretrained), encoder/ and encoder_raw/ for a diffusion autoencoder, key.json, history.csv, grids.npz."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     result.model.unet.save_pretrained(folder/"unet", safe_serialization=True)
     result.raw_unet.save_pretrained(folder/"unet_raw", safe_serialization=True)
     result.model.scheduler.save_pretrained(folder/"scheduler")
+    if result.model.encoder is not None:  # a diffusion autoencoder: its encoder beside the UNet, EMA and raw
+        result.model.encoder.save_pretrained(folder/"encoder", safe_serialization=True)
+        result.raw_encoder.save_pretrained(folder/"encoder_raw", safe_serialization=True)
     write_json(folder/"key.json", key); result.history.to_csv(folder/"history.csv", index=False)
     np.savez(folder/"grids.npz", **{str(k): v for k, v in result.grids.items()})
     return folder
@@ -344,6 +376,15 @@ def _read_unet(folder:Path, sub:str, device)->UNet2DModel:
         raise ValueError(f"the model stored in {folder} holds {n} non-finite (NaN or infinite) weights; delete {folder} to train it again")
     return unet.to(device or "cpu")
 
+def _read_encoder(folder:Path, sub:str, cfg:dict, device):
+    "A diffusion autoencoder's encoder in folder/sub, checked against `cfg` (None for a model without one)."
+    if cfg.get("encoder", "none") == "none": return None
+    if not (folder/sub).is_dir(): raise ValueError(f"the model stored in {folder} names encoder={cfg['encoder']!r} but holds no {sub}/; delete {folder} to train it again")
+    try: enc = SEMANTIC_ENCODERS[cfg["encoder"]].from_pretrained(folder/sub).eval()
+    except (OSError, ValueError, RuntimeError) as e: raise ValueError(f"the encoder stored in {folder} cannot be read ({type(e).__name__}: {e}); delete {folder} to train it again") from None
+    if n := _nonfinite(enc.parameters()): raise ValueError(f"the encoder stored in {folder} holds {n} non-finite weights; delete {folder} to train it again")
+    return check_encoder(enc, cfg).to(device or "cpu")
+
 def load_diffusion(folder:Path|str, # a folder written by `save_diffusion`
                    expect:dict|None=None, # the key it must have (None: any)
                    device:str|None=None, # where to put the UNet (None: the CPU)
@@ -355,7 +396,8 @@ def load_diffusion(folder:Path|str, # a folder written by `save_diffusion`
         raise ValueError(f"the model stored in {folder} was made by another configuration (mismatched keys: {', '.join(bad)}); nothing was overwritten")
     unet = _read_unet(folder, "unet_raw" if raw else "unet", device)
     grids = {int(k): v for k, v in np.load(folder/"grids.npz").items()}
-    return TrainedDiffusion(Diffusion(unet, DDPMScheduler.from_pretrained(folder/"scheduler"), key["config"]),
+    enc = _read_encoder(folder, "encoder_raw" if raw else "encoder", key["config"], device)
+    return TrainedDiffusion(Diffusion(unet, DDPMScheduler.from_pretrained(folder/"scheduler"), key["config"], enc),
                             pd.read_csv(folder/"history.csv"), grids, folder, True)
 
 # %% ../nbs/06c_diffusion_training.ipynb #c27f9ac5

@@ -6,30 +6,36 @@ Docs: https://cxrstudy.github.io/cxrstudy/sampling.html.md"""
 
 # %% ../nbs/06b_sampling.ipynb #e3000704
 from __future__ import annotations
-import inspect, math, numbers
+import inspect, json, math, numbers
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from diffusers import DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel, UniPCMultistepScheduler
+from torch import nn
+from diffusers import ConfigMixin, ModelMixin, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel, UniPCMultistepScheduler
+from diffusers.configuration_utils import register_to_config
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from .augment import subseed
 from .core import get_profile
 
 # %% auto #0
-__all__ = ['DIFFUSION_VERSION', 'BETA_SCHEDULES', 'PREDICTION_TYPES', 'TRAINED_FOR', 'CONDITIONINGS', 'SAMPLERS',
-           'INVERSION_MIN_ALPHA_BAR', 'diffusion_config', 'block_types', 'make_unet', 'make_scheduler', 'n_params',
+__all__ = ['DIFFUSION_VERSION', 'BETA_SCHEDULES', 'PREDICTION_TYPES', 'TRAINED_FOR', 'ENCODER_SETTINGS', 'CONDITIONINGS',
+           'SEMANTIC_ENCODERS', 'SAMPLERS', 'INVERSION_MIN_ALPHA_BAR', 'diffusion_config', 'block_types', 'make_unet',
+           'make_scheduler', 'n_params', 'SemanticEncoder', 'register_encoder', 'make_encoder', 'check_encoder',
            'to_model', 'model_to_uint8', 'image_generators', 'randn_like_images', 'Diffusion', 'new_diffusion',
-           'add_noise', 'label_ids', 'null_condition', 'cond_images', 'guided_eps', 'Step', 'alpha_bar', 'ddim_step',
-           'ddpm_step', 'sampler_timesteps', 'eps_x0', 'Sampler', 'register_sampler', 'get_sampler', 'StepState',
-           'sample', 'denoise_from', 'inversion_end', 'invert', 'reconstruct', 'reconstruction_quality']
+           'add_noise', 'encode', 'semantic_condition', 'label_ids', 'null_condition', 'cond_images', 'guided_eps',
+           'Step', 'alpha_bar', 'ddim_step', 'ddpm_step', 'sampler_timesteps', 'eps_x0', 'Sampler', 'register_sampler',
+           'get_sampler', 'StepState', 'sample', 'denoise_from', 'inversion_end', 'invert', 'reconstruct',
+           'reconstruction_quality']
 
 # %% ../nbs/06b_sampling.ipynb #bbd7ddfe
 DIFFUSION_VERSION = 3  # 3: classes, vector and image conditioning, prediction types, min-SNR weights, raw weights stored
 BETA_SCHEDULES = ("linear", "squaredcos_cap_v2")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 TRAINED_FOR = ("both", "ddpm", "ddim")
+# a diffusion autoencoder's settings: present only in a configuration that names an encoder, so every other configuration (and its store key) is as before
+ENCODER_SETTINGS = dict(encoder="none", semantic_dim=0)
 
 def _base_config(p:dict)->dict:
     "The full configuration made from a profile's `diffusion` section `p`."
@@ -66,6 +72,13 @@ def _check_conditioning(c:dict, bad):
     if c["conditioning"] != "vector" and c["cond_dim"]: bad("cond_dim", "it is for conditioning='vector' only; use 0")
     if not isinstance(c["cond_channels"], numbers.Integral) or c["cond_channels"] < 0: bad("cond_channels", "it must be an integer >= 0")
 
+def _check_encoder(c:dict, bad):
+    "Errors for a semantic encoder that is not registered, lacks a vector condition or has no z."
+    if "encoder" not in c: return
+    if c["encoder"] not in SEMANTIC_ENCODERS: bad("encoder", f"use one of {tuple(SEMANTIC_ENCODERS)} (or leave it out for no encoder)")
+    if c["conditioning"] != "vector": raise ValueError(f"encoder={c['encoder']!r} conditions the denoiser on a vector, so it needs conditioning='vector' (and cond_dim)")
+    if not isinstance(c["semantic_dim"], numbers.Integral) or c["semantic_dim"] < 1: bad("semantic_dim", "it must be a positive integer (the size of z)")
+
 def _check_training(c:dict, bad):
     "Errors for the training options: prediction type, min-SNR γ, zero terminal SNR, balanced sampling."
     if c["prediction_type"] not in PREDICTION_TYPES: bad("prediction_type", f"use one of {PREDICTION_TYPES}")
@@ -92,7 +105,7 @@ def _check_config(c:dict)->dict:
     if c["image_size"] % 2 ** (levels - 1): bad("image_size", f"it must be divisible by 2**{levels - 1} for {levels} resolutions")
     if any(w % c["norm_num_groups"] for w in c["block_out_channels"]):
         bad("block_out_channels", f"every width must be divisible by norm_num_groups={c['norm_num_groups']}")
-    _check_conditioning(c, bad); _check_training(c, bad)
+    _check_conditioning(c, bad); _check_training(c, bad); _check_encoder(c, bad)
     return c
 
 def diffusion_config(profile:str="smoke", # the profile whose `diffusion` section sets the scale (smoke, cpu, gpu, full)
@@ -100,9 +113,11 @@ def diffusion_config(profile:str="smoke", # the profile whose `diffusion` sectio
                     )->dict:
     "The full, checked training configuration of a diffusion model at `profile`, with `overrides`."
     cfg = _base_config(get_profile(profile, "diffusion"))
-    unknown = sorted(set(overrides) - set(cfg))
-    if unknown: raise ValueError(f"unknown diffusion setting(s) {unknown}; valid settings: {', '.join(cfg)}")
-    cfg.update({k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
+    unknown = sorted(set(overrides) - set(cfg) - set(ENCODER_SETTINGS))
+    if unknown: raise ValueError(f"unknown diffusion setting(s) {unknown}; valid settings: {', '.join([*cfg, *ENCODER_SETTINGS])}")
+    if overrides.get("encoder", "none") != "none": cfg.update(ENCODER_SETTINGS)
+    elif overrides.get("semantic_dim"): raise ValueError("semantic_dim is the size of a semantic encoder's z; name one with encoder= (e.g. 'cnn')")
+    cfg.update({k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items() if k in cfg})
     return _check_config(cfg)
 
 # %% ../nbs/06b_sampling.ipynb #1d2a7b80
@@ -129,6 +144,47 @@ def make_scheduler(cfg:dict)->DDPMScheduler:
 def n_params(module)->int:
     "Number of parameters of a torch module."
     return sum(p.numel() for p in module.parameters())
+
+# %% ../nbs/06b_sampling.ipynb #cefa2fd0
+class SemanticEncoder(ModelMixin, ConfigMixin):
+    "E(x_0) -> z: strided convolutions at `widths`, global average pooling, a linear map to `semantic_dim`; `project(z)` is the denoiser's vector condition."
+    @register_to_config
+    def __init__(self, image_size:int=32, in_channels:int=1, widths:tuple=(16, 32, 32), norm_num_groups:int=8, semantic_dim:int=64, cond_dim:int=64):
+        super().__init__()
+        layers, prev = [nn.Conv2d(in_channels, widths[0], 3, padding=1)], widths[0]
+        for w in widths: layers += [nn.GroupNorm(norm_num_groups, prev), nn.SiLU(), nn.Conv2d(prev, w, 3, stride=2, padding=1)]; prev = w
+        self.body = nn.Sequential(*layers, nn.GroupNorm(norm_num_groups, prev), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(prev, semantic_dim))
+        self.project = nn.Linear(semantic_dim, cond_dim)
+    def encode(self, x:torch.Tensor)->torch.Tensor: return self.body(x)
+    def forward(self, x:torch.Tensor)->torch.Tensor: return self.project(self.encode(x))
+    @classmethod
+    def from_diffusion_config(cls, cfg:dict): return cls(cfg["image_size"], cfg["in_channels"], list(cfg["block_out_channels"]), cfg["norm_num_groups"], cfg["semantic_dim"], cfg["cond_dim"])
+
+# %% ../nbs/06b_sampling.ipynb #9849e06f
+SEMANTIC_ENCODERS = {}
+
+def register_encoder(name:str, cls)->type:
+    "Add a semantic encoder class (a diffusers ModelMixin with `from_diffusion_config(cfg)`, `encode` and `project`) under `name`."
+    SEMANTIC_ENCODERS[name] = cls; return cls
+
+register_encoder("cnn", SemanticEncoder)
+
+# %% ../nbs/06b_sampling.ipynb #60f84e22
+def make_encoder(cfg:dict)->nn.Module|None:
+    "A freshly initialised semantic encoder of `cfg` (None for a configuration without one)."
+    return SEMANTIC_ENCODERS[cfg["encoder"]].from_diffusion_config(cfg) if cfg.get("encoder", "none") != "none" else None
+
+# %% ../nbs/06b_sampling.ipynb #4817cb55
+def check_encoder(encoder, cfg:dict):
+    "`encoder`, or a ValueError naming the settings in which it differs from the encoder `cfg` builds (an encoder and a denoiser of different configurations)."
+    if cfg.get("encoder", "none") == "none": raise ValueError("this configuration has no semantic encoder (encoder='none'); a diffusion autoencoder names one, e.g. encoder='cnn'")
+    want = SEMANTIC_ENCODERS[cfg["encoder"]].from_diffusion_config(cfg).config
+    got = getattr(encoder, "config", {})
+    bad = sorted(k for k in want if not k.startswith("_") and json.dumps(got.get(k)) != json.dumps(want[k]))
+    if type(encoder) is not SEMANTIC_ENCODERS[cfg["encoder"]] or bad:
+        raise ValueError(f"the encoder does not belong to this denoiser's configuration (mismatched: {', '.join(f'{k} {got.get(k)!r} vs {want[k]!r}' for k in bad) or type(encoder).__name__}); "
+                         "pair a denoiser with the encoder it was trained with")
+    return encoder
 
 # %% ../nbs/06b_sampling.ipynb #26651105
 def to_model(images, in_channels:int=1)->torch.Tensor:
@@ -161,6 +217,7 @@ class Diffusion(NamedTuple):
     unet: UNet2DModel
     scheduler: DDPMScheduler
     config: dict
+    encoder: nn.Module|None = None  # a diffusion autoencoder's semantic encoder E(x_0) -> z (`make_encoder`); None for every other model
     @property
     def conditioning(self)->str:
         "'class', 'vector' or 'none' (the configuration's `conditioning`)."
@@ -175,12 +232,17 @@ class Diffusion(NamedTuple):
         return list(self.config["classes"])
     @property
     def device(self)->torch.device: return next(self.unet.parameters()).device
+    def to(self, device)->Diffusion:
+        "The model with its UNet (and encoder) moved to `device`."
+        self.unet.to(device)
+        if self.encoder is not None: self.encoder.to(device)
+        return self
 
 def new_diffusion(cfg:dict, seed:int=0)->Diffusion:
     "An untrained model of `cfg`, its weights initialised from `seed` (global RNG state is left as it was)."
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed); unet = make_unet(cfg)
-    return Diffusion(unet, make_scheduler(cfg), dict(cfg))
+        torch.manual_seed(seed); unet = make_unet(cfg); encoder = make_encoder(cfg)  # the UNet first: its weights are as without an encoder
+    return Diffusion(unet, make_scheduler(cfg), dict(cfg), encoder)
 
 def add_noise(model:Diffusion, # the model (its scheduler's ᾱ_t is used)
               images, # uint8 (N, H, W) images, or model-space floats (N, C, H, W)
@@ -195,6 +257,28 @@ def add_noise(model:Diffusion, # the model (its scheduler's ᾱ_t is used)
     if tt.min() < 0 or tt.max() >= T: raise ValueError(f"t must be in 0..{T - 1} (the model's training timesteps), got {t!r}")
     eps = randn_like_images(x0.shape[1:], image_generators(seed, len(x0), "noise", ids=noise_ids), x0.device)
     return model.scheduler.add_noise(x0, eps, tt.to(x0.device))
+
+# %% ../nbs/06b_sampling.ipynb #4e182a0f
+def encode(model:Diffusion, # a diffusion autoencoder (its `encoder` set)
+           images, # uint8 (N, H, W), or model-space floats (N, C, H, W)
+           *, batch_size:int=64)->torch.Tensor:
+    "The semantic codes z = E(x_0), float (N, semantic_dim) on the CPU."
+    if model.encoder is None: raise ValueError("this model has no semantic encoder (encoder='none'); encode needs a diffusion autoencoder (encoder='cnn')")
+    x0 = images if torch.is_tensor(images) and images.is_floating_point() else to_model(images, model.config["in_channels"])
+    dev = next(model.encoder.parameters()).device; model.encoder.eval()
+    with torch.no_grad(): return torch.cat([model.encoder.encode(x0[a:b].to(dev)).float().cpu() for a in range(0, len(x0), batch_size) for b in [a + batch_size]] or [torch.zeros(0, model.config["semantic_dim"])])
+
+# %% ../nbs/06b_sampling.ipynb #1e89d4e3
+def semantic_condition(model:Diffusion, # a diffusion autoencoder
+                       z, # semantic codes (N, semantic_dim)
+                      )->torch.Tensor:
+    "The vector condition (N, cond_dim) of codes `z`: the `label` that `sample`, `invert` and `reconstruct` take."
+    if model.encoder is None: raise ValueError("this model has no semantic encoder (encoder='none'); it takes vector labels directly")
+    z = torch.as_tensor(np.asarray(z.cpu() if torch.is_tensor(z) else z), dtype=torch.float32)
+    d = model.config["semantic_dim"]
+    if z.ndim != 2 or z.shape[1] != d: raise ValueError(f"semantic codes must be (N, {d}) (semantic_dim={d}), got {tuple(z.shape)}")
+    dev = next(model.encoder.parameters()).device
+    with torch.no_grad(): return model.encoder.project(z.to(dev)).float().cpu()
 
 # %% ../nbs/06b_sampling.ipynb #0f67c77e
 def _class_ids(model:Diffusion, label, n:int)->torch.Tensor:
