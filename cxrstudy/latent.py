@@ -18,6 +18,7 @@ from diffusers import AutoencoderKL
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from .augment import subseed
+from .cache import cached_split
 from .classify import predict_images
 from .core import ArtifactStore, array_key, check_int, fixed_threads, get_profile, write_json
 from .data import resize_gray
@@ -29,11 +30,11 @@ from .metrics import bootstrap_ci
 from .sampling import Diffusion, diffusion_config, model_to_uint8, sample, to_model
 
 # %% auto #0
-__all__ = ['SR_INPUTS', 'ae_config', 'make_autoencoder', 'autoencoder_loss', 'fit_autoencoder', 'latent_scale',
-           'TrainedAutoencoder', 'encode', 'decode', 'mismatched_keys', 'save_autoencoder', 'load_autoencoder',
-           'train_autoencoder', 'latent_config', 'check_autoencoder', 'LatentDiffusion', 'load_latent_diffusion',
-           'train_latent_diffusion', 'latent_sample', 'bicubic_up', 'to_size', 'sr_config', 'sr_training_data',
-           'train_upsampler', 'upsample', 'generation_scores', 'pair_fidelity']
+__all__ = ['ae_config', 'make_autoencoder', 'autoencoder_loss', 'fit_autoencoder', 'latent_scale', 'TrainedAutoencoder', 'encode',
+           'decode', 'mismatched_keys', 'save_autoencoder', 'load_autoencoder', 'train_autoencoder', 'latent_config',
+           'check_autoencoder', 'LatentDiffusion', 'load_latent_diffusion', 'train_latent_diffusion', 'latent_sample',
+           'bicubic_up', 'to_size', 'sr_config', 'sr_training_data', 'train_upsampler', 'upsample', 'generation_scores',
+           'pair_fidelity']
 
 # %% ../nbs/14_latent.ipynb #a2fb37fe
 def ae_config(profile:str="smoke", # the profile whose `latent.ae` section sets the scale (smoke, cpu, gpu, full)
@@ -158,6 +159,7 @@ def save_autoencoder(tae:TrainedAutoencoder, folder:Path|str)->Path:
     write_json(folder/"latent.json", dict(scale=tae.scale, config=tae.config, key=tae.key)); tae.history.to_csv(folder/"history.csv", index=False)
     return folder
 
+# %% ../nbs/14_latent.ipynb #e1c88b4f
 def load_autoencoder(folder:Path|str, # a folder written by `save_autoencoder`
                      expect:dict|None=None, # the key it must have (None: any)
                     )->TrainedAutoencoder:
@@ -168,7 +170,7 @@ def load_autoencoder(folder:Path|str, # a folder written by `save_autoencoder`
     return TrainedAutoencoder(AutoencoderKL.from_pretrained(folder/"vae").eval(), float(meta["scale"]), meta["config"], meta["key"],
                               pd.read_csv(folder/"history.csv"), folder, True)
 
-# %% ../nbs/14_latent.ipynb #3bbbfcff
+# %% ../nbs/14_latent.ipynb #a9e05c8e
 def train_autoencoder(source, # a data source
                       finding:str="Pneumothorax", # the pixel model's finding: the autoencoder trains on the first of its training images
                       profile:str="smoke", # the scale (`latent.ae` section)
@@ -188,7 +190,7 @@ def train_autoencoder(source, # a data source
         save_autoencoder(tae._replace(scale=latent_scale(encode(tae, x))), folder); built.append(folder)
     return load_autoencoder(store.get_or_build("autoencoder", key, build), key)._replace(loaded=not built)
 
-# %% ../nbs/14_latent.ipynb #eb71a00b
+# %% ../nbs/14_latent.ipynb #d1d08f43
 def latent_config(tae:TrainedAutoencoder, # the autoencoder whose latents the model learns
                   profile:str="smoke", # the profile (its `diffusion` section, with `latent.unet`'s widths)
                   **overrides, # any setting of `diffusion_config`
@@ -198,7 +200,7 @@ def latent_config(tae:TrainedAutoencoder, # the autoencoder whose latents the mo
     return diffusion_config(profile, **(dict(image_size=c["image_size"] // c["factor"], in_channels=c["latent_channels"], clip_sample=False)
                                          | get_profile(profile, "latent")["unet"] | overrides))
 
-# %% ../nbs/14_latent.ipynb #e4fd2e9d
+# %% ../nbs/14_latent.ipynb #200b1037
 def check_autoencoder(model_key:dict, # the key the latent model was stored under
                       tae:TrainedAutoencoder, # the autoencoder it is to decode through
                      ):
@@ -207,7 +209,7 @@ def check_autoencoder(model_key:dict, # the key the latent model was stored unde
         raise ValueError(f"this latent model was trained on the latents of another autoencoder (mismatched keys: {', '.join(bad)}); "
                          "decode it with the autoencoder it was trained with, or train it again with this one")
 
-# %% ../nbs/14_latent.ipynb #8fa3e66d
+# %% ../nbs/14_latent.ipynb #c1fb7728
 class LatentDiffusion(NamedTuple):
     "A latent model with the autoencoder it decodes through, its loss history, store key and folder."
     model: Diffusion
@@ -217,6 +219,7 @@ class LatentDiffusion(NamedTuple):
     path: Path|None = None
     loaded: bool = False
 
+# %% ../nbs/14_latent.ipynb #7b993b84
 def load_latent_diffusion(folder:Path|str, tae:TrainedAutoencoder)->LatentDiffusion:
     "The latent model stored in `folder`, paired with `tae` (refused when it was trained on another autoencoder's latents)."
     folder = Path(folder); key = json.loads((folder/"key.json").read_text())
@@ -224,7 +227,7 @@ def load_latent_diffusion(folder:Path|str, tae:TrainedAutoencoder)->LatentDiffus
     t = load_diffusion(folder)
     return LatentDiffusion(t.model, tae, t.history, key, folder, True)
 
-# %% ../nbs/14_latent.ipynb #76ebadd4
+# %% ../nbs/14_latent.ipynb #bf57f9fb
 def train_latent_diffusion(source, # a data source
                            tae:TrainedAutoencoder, # the autoencoder whose latents it learns
                            finding:str="Pneumothorax", # the finding whose classes it learns
@@ -243,7 +246,7 @@ def train_latent_diffusion(source, # a data source
         save_diffusion(fit_diffusion(cfg, TrainingData(lat, np.arange(len(lat)), td.labels), seed, device="cpu"), folder, key); built.append(folder)
     return load_latent_diffusion(store.get_or_build("diffusion", key, build), tae)._replace(loaded=not built)
 
-# %% ../nbs/14_latent.ipynb #c9130c77
+# %% ../nbs/14_latent.ipynb #89b95d6c
 def latent_sample(ld:LatentDiffusion, # a latent model
                   n:int, # how many images
                   label=None, # as in `sample`: a class id or name, or one per image
@@ -252,7 +255,7 @@ def latent_sample(ld:LatentDiffusion, # a latent model
     "`n` uint8 images (n, S, S): latents sampled by the engine, decoded through the model's autoencoder."
     return decode(ld.autoencoder, sample(ld.model, n, label=label, progress=False, output_type="tensor", **kw))
 
-# %% ../nbs/14_latent.ipynb #021bfb6d
+# %% ../nbs/14_latent.ipynb #dd0a60c3
 def bicubic_up(images, # uint8 (N, h, h)
                size:int, # the output side
               )->np.ndarray:
@@ -260,20 +263,22 @@ def bicubic_up(images, # uint8 (N, h, h)
     x = torch.from_numpy(np.ascontiguousarray(images)).float()[:, None]
     return F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 255).round().to(torch.uint8)[:, 0].numpy()
 
+# %% ../nbs/14_latent.ipynb #52a8e6ac
 def to_size(images, size:int)->np.ndarray:
     "uint8 images resized to (size, size) by the data chapter's `resize_gray`."
     a = np.asarray(images)
     return np.stack([resize_gray(im, size) for im in a]) if len(a) else np.zeros((0, size, size), np.uint8)
 
-# %% ../nbs/14_latent.ipynb #62a50d1a
+# %% ../nbs/14_latent.ipynb #12ab24ff
 def sr_config(profile:str="smoke", # the profile (its `diffusion` section, with `latent.sr`'s widths and budget)
               *, size:int|None=None, # the output side; None: twice the pixel model's
               **overrides)->dict:
     "The diffusion configuration of the upsampler: unconditional but for one cond channel (the bicubic image), at the high resolution."
-    p = {k: v for k, v in get_profile(profile, "latent")["sr"].items()}
+    p = dict(get_profile(profile, "latent")["sr"])
     return diffusion_config(profile, **(dict(image_size=size or 2 * get_profile(profile, "diffusion")["image_size"], conditioning="none",
                                              cond_channels=1, balanced=False) | p | overrides))
 
+# %% ../nbs/14_latent.ipynb #806b4cd5
 def sr_training_data(high, # uint8 (N, H, H) high-resolution images
                      low=None, # uint8 (N, H/2, H/2) inputs; None: `high` resized to half its side
                     )->TrainingData:
@@ -281,9 +286,7 @@ def sr_training_data(high, # uint8 (N, H, H) high-resolution images
     h = np.ascontiguousarray(high); low = to_size(h, h.shape[1] // 2) if low is None else np.asarray(low)
     return TrainingData(h, np.arange(len(h)), np.zeros(len(h), np.int64), bicubic_up(low, h.shape[1]))
 
-# %% ../nbs/14_latent.ipynb #3055a367
-SR_INPUTS = ("bicubic", "decoded")
-
+# %% ../nbs/14_latent.ipynb #9ca91ec0
 def train_upsampler(source, # a data source
                     profile:str="smoke", # the scale (`latent.sr` section)
                     seed:int=0, # seeds weights, order and noise
@@ -291,11 +294,11 @@ def train_upsampler(source, # a data source
                     tae:TrainedAutoencoder|None=None, # the autoencoder, for inputs="decoded"
                     store:ArtifactStore|None=None, **overrides)->Diffusion:
     "The SR3-style upsampler of this configuration from the store, trained on the first training images at twice the pixel size first if missing."
-    if inputs not in SR_INPUTS: raise ValueError(f"inputs={inputs!r} is not valid; use one of {SR_INPUTS}")
+    if inputs not in ("bicubic", "decoded"): raise ValueError(f"inputs={inputs!r} is not valid; use 'bicubic' or 'decoded'")
     if (inputs == "decoded") != (tae is not None): raise ValueError("inputs='decoded' needs the autoencoder (tae=) and inputs='bicubic' takes none")
     store, cfg = store or ArtifactStore(), sr_config(profile, **overrides)
-    cs = training_data(source, "No Finding", diffusion_config(profile, image_size=cfg["image_size"], uncertain="zeros"))  # every usable training row
-    high = np.ascontiguousarray(cs.images[cs.rows[:cfg["n_train"]]]); low = to_size(high, cfg["image_size"] // 2)
+    cs = cached_split(source, "train", cfg["image_size"])  # every usable training row, whatever its labels
+    high = np.ascontiguousarray(cs.images[cs.labels.index.to_numpy()[:cfg["n_train"]]]); low = to_size(high, cfg["image_size"] // 2)
     if inputs == "decoded":
         if tae.config["image_size"] != cfg["image_size"] // 2: raise ValueError(f"the autoencoder works at {tae.config['image_size']} px, the upsampler's inputs are {cfg['image_size'] // 2} px")
         low = decode(tae, encode(tae, low))
@@ -304,7 +307,7 @@ def train_upsampler(source, # a data source
     build = lambda _, folder: save_diffusion(fit_diffusion(cfg, sr_training_data(high, low), seed, device="cpu"), folder, key)
     return load_diffusion(store.get_or_build("diffusion", key, build), key).model
 
-# %% ../nbs/14_latent.ipynb #c6fe0e85
+# %% ../nbs/14_latent.ipynb #9fd58ab5
 def upsample(model:Diffusion, # an upsampler (`train_upsampler`)
              low, # uint8 (N, H/2, H/2), H the upsampler's image size
              **kw, # `sample`'s options: steps, seed, sampler, batch_size
@@ -315,7 +318,7 @@ def upsample(model:Diffusion, # an upsampler (`train_upsampler`)
         raise ValueError(f"this upsampler takes uint8 (N, {s // 2}, {s // 2}) images to {s} px, got {x.dtype} {x.shape}; resize the inputs to {s // 2} px")
     return sample(model, len(x), cond=bicubic_up(x, s), progress=False, **kw)
 
-# %% ../nbs/14_latent.ipynb #cb3e3c03
+# %% ../nbs/14_latent.ipynb #a2123f0e
 def generation_scores(images, # uint8 (N, H, W) generated images
                       ref_feats, # (n, d) features of the real reference set
                       extractor, # the `Extractor` that made them
@@ -327,7 +330,7 @@ def generation_scores(images, # uint8 (N, H, W) generated images
     kd = kernel_distance(ref_feats, f, subsets=kid_subsets, subset_size=1000, seed=seed, device="cpu") if min(len(f), len(ref_feats)) > 1 else None
     return dict(fd=fd[0], fd_lo=fd[1], fd_hi=fd[2], kd=np.nan if kd is None else kd.mean, kd_sd=np.nan if kd is None else kd.std, n_images=len(f))
 
-# %% ../nbs/14_latent.ipynb #314477ec
+# %% ../nbs/14_latent.ipynb #f6dcc679
 def pair_fidelity(neg, pos, # uint8 (n, H, W) negative- and positive-conditioned samples, pair i from one starting noise
                   learner, # the study classifier (`train_classifier(...).learner`)
                   *, n_boot:int=1000, seed:int=0)->dict:
