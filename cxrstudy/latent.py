@@ -20,7 +20,7 @@ from torchmetrics.functional.image import structural_similarity_index_measure
 from .augment import subseed
 from .cache import cached_split
 from .classify import predict_images
-from .core import ArtifactStore, array_key, check_int, fixed_threads, get_profile, write_json
+from .core import ArtifactStore, array_key, check_int, fixed_threads, get_profile, pick_device, write_json
 from .data import resize_gray
 from .diffusion import separation_auc
 from .diffusion_training import TrainingData, fit_diffusion, load_diffusion, save_diffusion, training_data
@@ -78,9 +78,10 @@ def autoencoder_loss(recon:torch.Tensor, # the decoder's output (N, 1, H, W), mo
 def fit_autoencoder(cfg:dict, # an `ae_config`
                     images, # uint8 (N, S, S) training images at the configuration's image_size
                     seed:int=0, # seeds the weights, the order of the images and the posterior samples
-                    *, device:str="cpu")->tuple:
+                    *, device:str|None=None, # None: `pick_device`
+                   )->tuple:
     "(the trained `AutoencoderKL`, its loss history) after cfg['epochs'] epochs of `autoencoder_loss` on `images`."
-    x_all, bs = np.ascontiguousarray(images), cfg["batch_size"]
+    x_all, bs, device = np.ascontiguousarray(images), cfg["batch_size"], pick_device(device)
     if len(x_all) < bs: raise ValueError(f"{len(x_all)} images are fewer than one batch of {bs}; use more images or a smaller batch_size")
     ae = make_autoencoder(cfg, seed).to(device).train()
     opt, hist = torch.optim.AdamW(ae.parameters(), lr=cfg["lr"]), []
@@ -162,12 +163,13 @@ def save_autoencoder(tae:TrainedAutoencoder, folder:Path|str)->Path:
 # %% ../nbs/14_latent.ipynb #e1c88b4f
 def load_autoencoder(folder:Path|str, # a folder written by `save_autoencoder`
                      expect:dict|None=None, # the key it must have (None: any)
+                     *, device:str|None=None, # where to put it (None: the CPU)
                     )->TrainedAutoencoder:
     "A stored autoencoder, refused with the mismatched keys if its key is not `expect`."
     folder = Path(folder); meta = json.loads((folder/"latent.json").read_text())
     if expect is not None and (bad := mismatched_keys(meta["key"], expect)):
         raise ValueError(f"the autoencoder stored in {folder} was made by another configuration (mismatched keys: {', '.join(bad)})")
-    return TrainedAutoencoder(AutoencoderKL.from_pretrained(folder/"vae").eval(), float(meta["scale"]), meta["config"], meta["key"],
+    return TrainedAutoencoder(AutoencoderKL.from_pretrained(folder/"vae").eval().to(device or "cpu"), float(meta["scale"]), meta["config"], meta["key"],
                               pd.read_csv(folder/"history.csv"), folder, True)
 
 # %% ../nbs/14_latent.ipynb #a9e05c8e
@@ -176,19 +178,20 @@ def train_autoencoder(source, # a data source
                       profile:str="smoke", # the scale (`latent.ae` section)
                       seed:int=0, # seeds weights, order and posterior samples
                       *, store:ArtifactStore|None=None, # the artifact store (default: the project's)
+                      device:str|None=None, # where it trains and is returned (None: `pick_device`)
                       **overrides, # any setting of `ae_config`
                      )->TrainedAutoencoder:
     "The autoencoder of this configuration from the store, trained on the pixel model's training images (and its latent scale computed) first if missing."
-    store, cfg = store or ArtifactStore(), ae_config(profile, **overrides)
+    store, cfg, device = store or ArtifactStore(), ae_config(profile, **overrides), pick_device(device)
     td = training_data(source, finding, diffusion_config(profile, image_size=cfg["image_size"]))
     x = np.ascontiguousarray(td.images[td.rows[:cfg["n_train"]]])
     key = dict(kind="autoencoder", version=1, source=source.name, fingerprint=source.fingerprint(), finding=finding, seed=seed, config=cfg, images=array_key(x))
     built = []
     def build(_, folder):
-        ae, hist = fit_autoencoder(cfg, x, seed)
+        ae, hist = fit_autoencoder(cfg, x, seed, device=device)
         tae = TrainedAutoencoder(ae, 1.0, cfg, key, hist)
         save_autoencoder(tae._replace(scale=latent_scale(encode(tae, x))), folder); built.append(folder)
-    return load_autoencoder(store.get_or_build("autoencoder", key, build), key)._replace(loaded=not built)
+    return load_autoencoder(store.get_or_build("autoencoder", key, build), key, device=device)._replace(loaded=not built)
 
 # %% ../nbs/14_latent.ipynb #d1d08f43
 def latent_config(tae:TrainedAutoencoder, # the autoencoder whose latents the model learns
@@ -220,11 +223,11 @@ class LatentDiffusion(NamedTuple):
     loaded: bool = False
 
 # %% ../nbs/14_latent.ipynb #7b993b84
-def load_latent_diffusion(folder:Path|str, tae:TrainedAutoencoder)->LatentDiffusion:
+def load_latent_diffusion(folder:Path|str, tae:TrainedAutoencoder, *, device:str|None=None)->LatentDiffusion:
     "The latent model stored in `folder`, paired with `tae` (refused when it was trained on another autoencoder's latents)."
     folder = Path(folder); key = json.loads((folder/"key.json").read_text())
     check_autoencoder(key, tae)
-    t = load_diffusion(folder)
+    t = load_diffusion(folder, device=device)
     return LatentDiffusion(t.model, tae, t.history, key, folder, True)
 
 # %% ../nbs/14_latent.ipynb #bf57f9fb
@@ -233,18 +236,19 @@ def train_latent_diffusion(source, # a data source
                            finding:str="Pneumothorax", # the finding whose classes it learns
                            profile:str="smoke", # the scale
                            seed:int=0, # seeds weights, order and noise
-                           *, store:ArtifactStore|None=None, **overrides, # `diffusion_config` settings, e.g. epochs=
+                           *, store:ArtifactStore|None=None, device:str|None=None, # the store; where it trains (None: `pick_device`)
+                           **overrides, # `diffusion_config` settings, e.g. epochs=
                           )->LatentDiffusion:
     "The class-conditional latent model of this configuration from the store, trained on the encoded training images first if missing."
-    store, cfg = store or ArtifactStore(), latent_config(tae, profile, **overrides)
+    store, cfg, device = store or ArtifactStore(), latent_config(tae, profile, **overrides), pick_device(device)
     td = training_data(source, finding, diffusion_config(profile, image_size=tae.config["image_size"]))
     key = dict(kind="latent_diffusion", version=1, source=source.name, fingerprint=source.fingerprint(), finding=finding, seed=seed,
                config=cfg, autoencoder=tae.key)
     built = []
     def build(_, folder):
         lat = encode(tae, np.ascontiguousarray(td.images[td.rows]))
-        save_diffusion(fit_diffusion(cfg, TrainingData(lat, np.arange(len(lat)), td.labels), seed, device="cpu"), folder, key); built.append(folder)
-    return load_latent_diffusion(store.get_or_build("diffusion", key, build), tae)._replace(loaded=not built)
+        save_diffusion(fit_diffusion(cfg, TrainingData(lat, np.arange(len(lat)), td.labels), seed, device=device), folder, key); built.append(folder)
+    return load_latent_diffusion(store.get_or_build("diffusion", key, build), tae, device=device)._replace(loaded=not built)
 
 # %% ../nbs/14_latent.ipynb #89b95d6c
 def latent_sample(ld:LatentDiffusion, # a latent model
@@ -292,11 +296,12 @@ def train_upsampler(source, # a data source
                     seed:int=0, # seeds weights, order and noise
                     *, inputs:str="bicubic", # "bicubic": clean downsampled inputs; "decoded": inputs passed through `tae` first (Cheff)
                     tae:TrainedAutoencoder|None=None, # the autoencoder, for inputs="decoded"
-                    store:ArtifactStore|None=None, **overrides)->Diffusion:
+                    store:ArtifactStore|None=None, device:str|None=None, # the store; where it trains (None: `pick_device`)
+                    **overrides)->Diffusion:
     "The SR3-style upsampler of this configuration from the store, trained on the first training images at twice the pixel size first if missing."
     if inputs not in ("bicubic", "decoded"): raise ValueError(f"inputs={inputs!r} is not valid; use 'bicubic' or 'decoded'")
     if (inputs == "decoded") != (tae is not None): raise ValueError("inputs='decoded' needs the autoencoder (tae=) and inputs='bicubic' takes none")
-    store, cfg = store or ArtifactStore(), sr_config(profile, **overrides)
+    store, cfg, device = store or ArtifactStore(), sr_config(profile, **overrides), pick_device(device)
     cs = cached_split(source, "train", cfg["image_size"])  # every usable training row, whatever its labels
     high = np.ascontiguousarray(cs.images[cs.labels.index.to_numpy()[:cfg["n_train"]]]); low = to_size(high, cfg["image_size"] // 2)
     if inputs == "decoded":
@@ -304,8 +309,8 @@ def train_upsampler(source, # a data source
         low = decode(tae, encode(tae, low))
     key = dict(kind="upsampler", version=1, source=source.name, fingerprint=source.fingerprint(), seed=seed, config=cfg, inputs=inputs,
                autoencoder=None if tae is None else tae.key, images=array_key(high))
-    build = lambda _, folder: save_diffusion(fit_diffusion(cfg, sr_training_data(high, low), seed, device="cpu"), folder, key)
-    return load_diffusion(store.get_or_build("diffusion", key, build), key).model
+    build = lambda _, folder: save_diffusion(fit_diffusion(cfg, sr_training_data(high, low), seed, device=device), folder, key)
+    return load_diffusion(store.get_or_build("diffusion", key, build), key, device=device).model
 
 # %% ../nbs/14_latent.ipynb #9fd58ab5
 def upsample(model:Diffusion, # an upsampler (`train_upsampler`)
