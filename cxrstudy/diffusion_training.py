@@ -196,7 +196,8 @@ _TRAIN_CONDITIONS = {  # a micro-batch's conditions from its labels; dropped to 
 def _batch(data:TrainingData, idx:torch.Tensor, cfg:dict, g:torch.Generator)->tuple:
     "(x_0, ε, t, conditions, cond image) of one micro-batch, every draw from `g`."
     rows = data.rows[idx.numpy()]
-    x0 = to_model(data.images[rows], cfg["in_channels"])
+    img = data.images[rows]  # uint8 images, or float32 (N, C, H, W) already in model space (a latent model's latents)
+    x0 = torch.from_numpy(np.array(img)) if img.dtype == np.float32 else to_model(img, cfg["in_channels"])
     eps, t = torch.randn(x0.shape, generator=g), torch.randint(0, cfg["timesteps"], (len(x0),), generator=g)
     drop = torch.rand(len(x0), generator=g) < cfg["p_uncond"]
     y = _TRAIN_CONDITIONS["encoder" if cfg.get("encoder", "none") != "none" else cfg["conditioning"]](data.labels[idx.numpy()], drop, cfg)
@@ -303,6 +304,16 @@ def _result(cfg, acc, unet, ema, history, grids, finished)->FitResult:
     raw, raw_enc = (raw, None) if isinstance(raw, UNet2DModel) else (raw.unet, raw.encoder)
     return FitResult(model, raw, pd.DataFrame(history, columns=["step", "epoch", "loss", "lr", "seconds"]), grids, finished, raw_enc)
 
+def _check_images(cfg:dict, images):
+    "Errors for images that are neither uint8 (repeated to 1 or 3 channels) nor float32 (N, in_channels, H, W) in model space."
+    c, s, dt, sh = cfg["in_channels"], cfg["image_size"], np.asarray(images[:0]).dtype, tuple(np.shape(images)[1:])
+    if dt == np.float32 and sh != (c, s, s):
+        raise ValueError(f"float32 images are taken as model-space latents (N, in_channels, image_size, image_size) = (N, {c}, {s}, {s}); got (N, {', '.join(map(str, sh))})")
+    if dt != np.float32 and dt != np.uint8:
+        raise ValueError(f"images must be uint8 (0..255) or float32 latents already in model space, got {dt}")
+    if dt == np.uint8 and c not in (1, 3):
+        raise ValueError(f"uint8 images are repeated to 1 or 3 channels, but in_channels={c}; a model of {c} channels trains on float32 latents (N, {c}, {s}, {s})")
+
 def _check_data(cfg:dict, data:TrainingData):
     "Errors for training data that does not fit the configuration's conditioning."
     lab, n = np.asarray(data.labels), len(data.rows)
@@ -314,6 +325,7 @@ def _check_data(cfg:dict, data:TrainingData):
     if cfg["conditioning"] == "vector" and "encoder" not in cfg and lab.shape != (n, cfg["cond_dim"]):
         raise ValueError(f"a vector model trains on labels of shape ({n}, {cfg['cond_dim']}) (one cond_dim vector per image), got {lab.shape}")
     k, s = cfg["cond_channels"], cfg["image_size"]
+    _check_images(cfg, data.images)
     if k and (data.cond is None or tuple(np.shape(data.cond)[1:]) not in ({(s, s)} if k == 1 else set()) | {(k, s, s)}):
         raise ValueError(f"cond_channels={k} needs TrainingData.cond of uint8 ({len(data.images)}, {k}, {s}, {s}) beside the images, got "
                          f"{None if data.cond is None else np.shape(data.cond)}")

@@ -94,7 +94,8 @@ def _check_config(c:dict)->dict:
     def bad(k, valid): raise ValueError(f"{k}={c[k]!r} is not valid; {valid}")
     if c["beta_schedule"] not in BETA_SCHEDULES: bad("beta_schedule", f"use one of {BETA_SCHEDULES}")
     if c["trained_for"] not in TRAINED_FOR: bad("trained_for", f"use one of {TRAINED_FOR}")
-    if c["in_channels"] not in (1, 3): bad("in_channels", "use 1 (grayscale) or 3 (the grey image repeated)")
+    if not isinstance(c["in_channels"], numbers.Integral) or c["in_channels"] < 1:
+        bad("in_channels", "use 1 (grayscale), 3 (the grey image repeated) or a latent model's latent channels")
     if c["mixed_precision"] not in ("auto", "no", "fp16", "bf16"): bad("mixed_precision", "use 'auto', 'no', 'fp16' or 'bf16'")
     if not 0 <= c["p_uncond"] < 1: bad("p_uncond", "it is a probability in [0, 1)")
     if c["positives_only"] and c["conditioning"] != "none":
