@@ -41,6 +41,11 @@ def compare_results(a:Path, b:Path)->dict:
         else: out["different"].append(str(f))
     return out
 
+def training_seconds(cache:Path)->tuple:
+    "(number, summed seconds) of the classifiers a run trained into its store `cache` (each record's own training time)."
+    recs = [json.loads(p.read_text()) for p in (cache/"classifier").glob("*/record.json")] if (cache/"classifier").is_dir() else []
+    return len(recs), sum(r.get("seconds") or 0 for r in recs)
+
 def uptime()->str:
     try: return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     except OSError: return "uptime unavailable"
@@ -64,6 +69,9 @@ def main(argv=None):
         loads.append((f"{ch}: after the parallel run", uptime()))
         chap = lambda k: json.loads((tmp/f"{ch}-{k}"/"manifest.json").read_text())["chapters"][ch]["seconds"]
         cmp = compare_results(tmp/f"{ch}-seq", tmp/f"{ch}-par")
+        n_clf, s_clf = training_seconds(tmp/f"cache-{ch}-seq")
+        if n_clf: notes.append(f"- {ch}: the sequential run trained {n_clf} classifiers in {s_clf:.0f} s of training in all "
+                               f"({100 * s_clf / chap('seq'):.0f}% of its chapter time): the most that sending arms out could save")
         same = "yes" if not cmp["different"] and not cmp["missing"] else "**NO**"
         rows.append(f"| {ch} | {seq:.1f} | {par:.1f} | **{par / seq:.2f}** | {chap('seq')} | {chap('par')} | {chap('par') / chap('seq'):.2f} | "
                     f"{cmp['identical']} + {len(cmp['same but timing'])} | {same} |")

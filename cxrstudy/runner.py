@@ -22,8 +22,8 @@ __all__ = ['RUNNER_OPTIONS', 'SCHEDULER_ADDRESS', 'CONNECT_TIMEOUT', 'SCHEDULERS
            'parse_param', 'inspect_parameters', 'chapter_parameters', 'param_type_error', 'ParamSpec', 'param_spec',
            'describe_spec', 'param_range_error', 'check_request', 'run_logger', 'open_run_source', 'data_fingerprint',
            'count_bad_images', 'default_run_dir', 'ChapterFailed', 'run_chapter', 'RunInterrupted', 'earlier_attempt',
-           'gpu_count', 'local_cluster', 'address_cluster', 'scheduler_kind', 'arm_scheduler', 'run_study',
-           'render_run_site', 'run_parser', 'main', 'demo_chapters']
+           'gpu_count', 'local_cluster', 'address_cluster', 'scheduler_kind', 'chapter_module', 'arm_scheduler',
+           'run_study', 'render_run_site', 'run_parser', 'main', 'demo_chapters']
 
 # %% ../nbs/99_runner.ipynb #2672f189
 def discover_chapters(nbs_dir:Path|str)->dict:
@@ -347,13 +347,16 @@ def gpu_count()->int:
 @contextlib.contextmanager
 def local_cluster(spec:str, *, workers:int,
                   preload=(), # modules each worker imports as it starts (e.g. a task's module)
+                  wait:bool=True, # wait for the workers to be up; False: they start in the background while the block runs
                  ):
     "A `LocalCluster` of `workers` processes with one thread each (one GPU each, as the resource 'GPU', where there are GPUs); yields (client, task resources)."
     from distributed import Client, LocalCluster
     gpus = gpu_count()
     extra = dict(resources={"GPU": 1}) if gpus else {}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
                       preload=list(preload), **extra) as cluster, Client(cluster) as client:
+        cluster.scale(workers)  # returns at once: the workers start in the background
+        if wait: client.wait_for_workers(workers)
         yield client, ({"GPU": 1} if gpus else {})
 
 # %% ../nbs/99_runner.ipynb #790abfb6
@@ -361,7 +364,7 @@ CONNECT_TIMEOUT = "5s"  # how long a scheduler address may take to answer
 
 @contextlib.contextmanager
 def address_cluster(spec:str, *, workers:int,
-                    preload=(), # not used: the scheduler's workers are running already
+                    preload=(), wait:bool=True, # not used: the scheduler's workers are running already
                    ):
     "Join the Dask scheduler at `spec` ('tcp://host:port'; `workers` is the scheduler's business); yields (client, task resources: GPU if its workers have it)."
     from distributed import Client
@@ -385,14 +388,23 @@ def scheduler_kind(spec:str)->str:
         raise UsageError(f"unknown scheduler {spec!r}; use --scheduler {names}, or the address of a running Dask scheduler (tcp://HOST:PORT)")
     return kind
 
+# %% ../nbs/99_runner.ipynb #8d08d275
+def chapter_module(nb:Path|str)->str|None:
+    "The package module a chapter exports (`#| default_exp NAME` -> 'cxrstudy.NAME'), or None."
+    import nbformat
+    for c in nbformat.read(str(nb), as_version=4).cells:
+        if c.cell_type == "code" and (m := re.search(r"^#\|\s*default_exp\s+(\S+)", c.source, re.M)): return f"{__package__ or 'cxrstudy'}.{m[1]}"
+    return None
+
 # %% ../nbs/99_runner.ipynb #64d6d00e
 @contextlib.contextmanager
 def arm_scheduler(scheduler:str|None, # None | local | tcp://HOST:PORT (or another kind of SCHEDULERS)
                   *, workers:int=2, # workers of a local cluster
+                  preload=(), # modules a local cluster's workers import as they start
                  ):
-    "The address of the Dask scheduler a run's chapters send their arms to, for the length of the block: None without `scheduler`."
+    "The address of the Dask scheduler a run's chapters send their arms to, for the length of the block (a local cluster's workers start in the background): None without `scheduler`."
     if scheduler is None: yield None; return
-    with SCHEDULERS[scheduler_kind(scheduler)](scheduler, workers=workers) as (client, _): yield client.scheduler.address
+    with SCHEDULERS[scheduler_kind(scheduler)](scheduler, workers=workers, preload=preload, wait=False) as (client, _): yield client.scheduler.address
 
 # %% ../nbs/99_runner.ipynb #cd48bd23
 def _run_chapters(names, chapters, run_dir, params, man, previous, log, progress):
@@ -449,7 +461,8 @@ def run_study(profile:str="cpu", # smoke | cpu | gpu | full
                   run_dir=str(run_dir.resolve()), seed=seed, **params)
     as_kept = json.loads(json.dumps(params, default=str))  # as the manifest keeps them (a tuple reads back as a list)
     earlier = earlier_attempt(run_dir, as_kept, fingerprint)  # another run's folder is refused here, before any writing
-    with arm_scheduler(scheduler, workers=workers) as address:  # an unreachable address is refused here, before any writing
+    arm_modules = [m for n in names if "scheduler" in chapter_parameters(chapters[n]) and (m := chapter_module(chapters[n]))]
+    with arm_scheduler(scheduler, workers=workers, preload=arm_modules) as address:  # an unreachable address is refused here, before any writing
         run_dir.mkdir(parents=True, exist_ok=True); (run_dir/"notebooks").mkdir(exist_ok=True)
         man = RunManifest(run_dir, profile, params, source, fingerprint, seed)
         if earlier: man.resume(earlier)

@@ -101,6 +101,7 @@ def slurm_job_script(config:SlurmConfig, scheduler:str="tcp://scheduler:8786")->
 @contextlib.contextmanager
 def slurm_cluster(spec:str, *, workers:int, config:SlurmConfig|None=None,
                   preload=(), # modules each worker job imports as it starts
+                  wait:bool=True, # not used: the jobs start when SLURM's queue lets them
                  ):
     "A `dask_jobqueue.SLURMCluster` of `workers` jobs made from `config`; yields (client, task resources)."
     from distributed import Client
