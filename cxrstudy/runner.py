@@ -350,11 +350,12 @@ def local_cluster(spec:str, *, workers:int,
                   wait:bool=True, # wait for the workers to be up; False: they start in the background while the block runs
                  ):
     "A `LocalCluster` of `workers` processes with one thread each (one GPU each, as the resource 'GPU', where there are GPUs); yields (client, task resources)."
+    import logging
     from distributed import Client, LocalCluster
     gpus = gpu_count()
     extra = dict(resources={"GPU": 1}) if gpus else {}
     with LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
-                      preload=list(preload), **extra) as cluster, Client(cluster) as client:
+                      preload=list(preload), silence_logs=logging.ERROR, **extra) as cluster, Client(cluster) as client:
         cluster.scale(workers)  # returns at once: the workers start in the background
         if wait: client.wait_for_workers(workers)
         yield client, ({"GPU": 1} if gpus else {})
