@@ -64,3 +64,5 @@ bench: $(STAMP)  ## run the benchmarks in bench/ and record them in bench/result
 	$(BIN)/python bench/guidance_costs.py --profile cpu
 	$(BIN)/python bench/structure_rhythm.py --label after
 	$(BIN)/python bench/sweep_speed.py --chapters data labels masking classify --seeds 0-1 --workers 2
+	$(BIN)/python bench/arms_parallel.py --chapters classify strategies diffusion --profile smoke --workers 2
+	$(BIN)/python bench/cli_import.py --repeat 3 --workers 2

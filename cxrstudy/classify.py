@@ -30,7 +30,7 @@ from .labels import (DEFAULT_POLICY, POLICIES, check_finding, check_policy, impu
                               multiclass_positive_prob, multiclass_targets, self_trained_targets)
 from .masking import apply_mask, make_mask
 from .metrics import bootstrap_ci, choose_threshold, compare_arms, metric_table
-from .sources import contract_gaps
+from .sources import contract_gaps, open_source
 from .augment import AugmentTransform, AugmentedSet, as_policy
 from .core import single_threaded
 
@@ -44,7 +44,7 @@ __all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'STUDY
            'arms_table', 'Head', 'register_head', 'check_head', 'HeadLoss', 'macro_auc', 'ValidMacroAUC', 'as_input',
            'timestep_embedding', 'TimestepNet', 'ArrayItems', 'ArraySet', 'array_set', 'array_config',
            'train_on_arrays', 'predict_images', 'cam_layer', 'grad_cam', 'patient_kfold', 'KFoldResult',
-           'kfold_predict', 'fraction_rows', 'class_thresholds']
+           'kfold_predict', 'fraction_rows', 'class_thresholds', 'send_arms', 'train_arm']
 
 # %% ../nbs/06_classify.ipynb #baecf27d
 _DN121 = dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)
@@ -1145,3 +1145,33 @@ def class_thresholds(learner:Learner, # from train_on_arrays
         o = ~np.isnan(y[:, k])
         out.append(choose_threshold(y[o, k].astype(int), p[o, k], rule) if len(np.unique(y[o, k])) == 2 else 0.5)
     return np.asarray(out, float)
+
+# %% ../nbs/06_classify.ipynb #12ad60fd
+def _in_one_thread(fn, job:dict):
+    "`fn(**job)` with one torch thread and one BLAS thread: the body of a task of `send_arms`."
+    with single_threaded(): return fn(**job)
+
+def send_arms(scheduler:str, # the address of a running Dask scheduler (tcp://HOST:PORT; the runner's --scheduler)
+              fn, # a module-level function of keyword arguments whose result lands in the shared store (e.g. `train_arm`)
+              jobs:list, # one dict of keyword arguments per arm
+              *, timeout:str="10s", # how long the scheduler may take to answer
+             )->list:
+    "`fn(**job)` for every job as Dask tasks on `scheduler`, one thread each (one GPU each where the workers have GPUs); returns their results in the jobs' order, and a failed task raises its error here."
+    from distributed import Client
+    try: client = Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError) as e:
+        why = (str(e).splitlines() or [type(e).__name__])[0]
+        raise ValueError(f"the Dask scheduler at {scheduler} does not answer ({why}); start it, or leave scheduler None "
+                         "to train the arms here one after another") from None
+    with client:
+        gpu = any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
+        return client.gather([client.submit(_in_one_thread, fn, job, pure=False, **({"resources": {"GPU": 1}} if gpu else {})) for job in jobs])
+
+# %% ../nbs/06_classify.ipynb #f772f056
+def train_arm(source:dict, # `open_source`'s arguments: name, data_dir, profile, seed
+              finding:str, # as in train_classifier
+              *, store:str, # the artifact store's folder, which every worker sees
+              **kw, # as train_classifier takes them (arch, policy, seed, profile, mask, view, extra_images, epochs, ...)
+             )->str:
+    "One arm's classifier trained in `store` from its configuration alone, in whatever process runs it (a task of `send_arms`), or found there; returns its key."
+    return train_classifier(open_source(**source), finding, store=ArtifactStore(store), progress=False, **kw).key

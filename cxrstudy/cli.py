@@ -9,21 +9,20 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 
-from .runner import UsageError, main as run_main
-from .aggregate import aggregate_sweep
-from .sweep import parse_values, run_sweep
-
 # %% auto #0
 __all__ = ['COMMANDS', 'CliParser', 'sweep_parser', 'sweep_command', 'aggregate_command', 'main']
 
 # %% ../nbs/99c_cli.ipynb #ac1f2aa9
 class CliParser(argparse.ArgumentParser):
     "An argument parser whose errors are one-line `UsageError`s that point at the command's --help."
-    def error(self, message): raise UsageError(f"{message}; see `{self.prog} --help`")
+    def error(self, message):
+        from cxrstudy.runner import UsageError
+        raise UsageError(f"{message}; see `{self.prog} --help`")
 
 # %% ../nbs/99c_cli.ipynb #e2d5024f
 def sweep_parser()->argparse.ArgumentParser:
     "The parser of `cxrstudy sweep`."
+    from cxrstudy.sweep import run_sweep
     p = CliParser(prog="cxrstudy sweep", description=run_sweep.__doc__)
     p.add_argument("--profile", default="cpu", help="smoke | cpu | gpu | full (default cpu)")
     p.add_argument("--seeds", default="0-4", help="seeds as ranges and lists: 0-4, 0,2,5 (default 0-4)")
@@ -42,6 +41,7 @@ def sweep_parser()->argparse.ArgumentParser:
 # %% ../nbs/99c_cli.ipynb #5bdcfa8c
 def sweep_command(argv:list)->int:
     "`cxrstudy sweep ...`: run the sweep; 0 when every run finished, 1 when some failed (rerun to retry them), 2 for bad input."
+    from cxrstudy.sweep import parse_values, run_sweep
     try:
         a = sweep_parser().parse_args(argv)
         man = run_sweep(a.profile, a.seeds, values=dict(parse_values(p) for p in a.param), source=a.source, data_dir=a.data_dir,
@@ -58,6 +58,8 @@ def sweep_command(argv:list)->int:
 # %% ../nbs/99c_cli.ipynb #256f8258
 def aggregate_command(argv:list)->int:
     "`cxrstudy aggregate SWEEP_DIR`: aggregate a sweep's finished runs across seeds into SWEEP_DIR/aggregate/; 2 for bad input."
+    from cxrstudy.aggregate import aggregate_sweep
+    from cxrstudy.runner import UsageError
     p = CliParser(prog="cxrstudy aggregate", description=aggregate_sweep.__doc__)
     p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="a folder `cxrstudy sweep` wrote")
     try:
@@ -69,7 +71,12 @@ def aggregate_command(argv:list)->int:
     print(f"aggregate: {page}", file=sys.stderr); return 0
 
 # %% ../nbs/99c_cli.ipynb #b66cd3eb
-COMMANDS = dict(run=lambda argv: run_main(["run", *argv]), sweep=sweep_command, aggregate=aggregate_command)  # command -> its entry
+def _run_command(argv:list)->int:
+    "`cxrstudy run ...`: the runner's own entry point."
+    from cxrstudy.runner import main as run_main
+    return run_main(["run", *argv])
+
+COMMANDS = dict(run=_run_command, sweep=sweep_command, aggregate=aggregate_command)  # command -> its entry
 
 def main(argv:list|None=None)->int:
     "Entry point of the `cxrstudy` console script: dispatch to the command's entry in `COMMANDS`; returns the exit status."

@@ -14,15 +14,27 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score  # the Mann-Whitney AUC, ties counting 1/2
 
+from .core import ArtifactStore
+from .sources import open_source
 from .classify import predict_images
 from .data import resize_gray
 from .features import extract_features, frechet_ci
 from .metrics import bootstrap_ci
 from .sampling import Diffusion, sample
+from .diffusion_training import train_diffusion
 
 # %% auto #0
-__all__ = ['CLASS_FIDELITY_TABLE', 'roughness', 'sample_quality', 'separation_auc', 'pixel_diversity', 'choose_guidance',
-           'class_fidelity', 'chosen_guidance']
+__all__ = ['CLASS_FIDELITY_TABLE', 'train_diffusion_arm', 'roughness', 'sample_quality', 'separation_auc', 'pixel_diversity',
+           'choose_guidance', 'class_fidelity', 'chosen_guidance']
+
+# %% ../nbs/07_diffusion.ipynb #0bebd61a
+def train_diffusion_arm(source:dict, # `open_source`'s arguments: name, data_dir, profile, seed
+                        finding:str, profile:str, seed:int, # as in `train_diffusion`
+                        *, store:str, # the artifact store's folder, which every worker sees
+                        **overrides, # of `diffusion_config`, as `train_diffusion` takes them
+                       )->str:
+    "One model trained in `store` from its configuration alone, in whatever process runs it (a task of `send_arms`), or found there; returns its folder."
+    return str(train_diffusion(open_source(**source), finding, profile, seed, store=ArtifactStore(store), **overrides).path)
 
 # %% ../nbs/07_diffusion.ipynb #05937db6
 def roughness(images)->float:

@@ -18,11 +18,12 @@ from .cache import require_rows
 from .site import STUDY_TITLE, SiteError, chapter_name, choose_renderer, render_site
 
 # %% auto #0
-__all__ = ['RUNNER_OPTIONS', 'discover_chapters', 'UsageError', 'parse_param', 'inspect_parameters', 'chapter_parameters',
-           'param_type_error', 'ParamSpec', 'param_spec', 'describe_spec', 'param_range_error', 'check_request',
-           'run_logger', 'open_run_source', 'data_fingerprint', 'count_bad_images', 'default_run_dir', 'ChapterFailed',
-           'run_chapter', 'RunInterrupted', 'earlier_attempt', 'run_study', 'render_run_site', 'run_parser', 'main',
-           'demo_chapters']
+__all__ = ['RUNNER_OPTIONS', 'SCHEDULER_ADDRESS', 'CONNECT_TIMEOUT', 'SCHEDULERS', 'discover_chapters', 'UsageError',
+           'parse_param', 'inspect_parameters', 'chapter_parameters', 'param_type_error', 'ParamSpec', 'param_spec',
+           'describe_spec', 'param_range_error', 'check_request', 'run_logger', 'open_run_source', 'data_fingerprint',
+           'count_bad_images', 'default_run_dir', 'ChapterFailed', 'run_chapter', 'RunInterrupted', 'earlier_attempt',
+           'gpu_count', 'local_cluster', 'address_cluster', 'scheduler_kind', 'chapter_module', 'arm_scheduler',
+           'run_study', 'render_run_site', 'run_parser', 'main', 'demo_chapters']
 
 # %% ../nbs/99_runner.ipynb #2672f189
 def discover_chapters(nbs_dir:Path|str)->dict:
@@ -70,7 +71,7 @@ def chapter_parameters(nb:Path|str)->dict:
     return {k: v["default"] for k, v in inspect_parameters(nb).items()}
 
 # %% ../nbs/99_runner.ipynb #a1b20f09
-RUNNER_OPTIONS = dict(profile="--profile", source="--source", data_dir="--data-dir", run_dir="--out", seed="--seed")
+RUNNER_OPTIONS = dict(profile="--profile", source="--source", data_dir="--data-dir", run_dir="--out", seed="--seed", scheduler="--scheduler")
 
 def _kind(v)->str:
     "'an int', 'a str', ... for a message."
@@ -98,13 +99,15 @@ def param_type_error(name:str, # the parameter
 # %% ../nbs/99_runner.ipynb #73b566da
 class ParamSpec(NamedTuple):
     "The valid values of a chapter parameter, from the `[...]` at the end of its comment (see `param_spec`)."
-    kind: str  # int | float | finding | path | folder | source
+    kind: str  # int | float | finding | path | folder | source | scheduler
     lo: float|None
     hi: float|None
     is_list: bool
     none_ok: bool
 
-_SPEC = re.compile(r"\[(int|float|finding|path|folder|source)(?: (-?[0-9.e_]*)\.\.(-?[0-9.e_]*))?( list)?( or None)?\]\s*$")
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls)://[^\s/]+:\d+")  # the address of a running Dask scheduler
+
+_SPEC = re.compile(r"\[(int|float|finding|path|folder|source|scheduler)(?: (-?[0-9.e_]*)\.\.(-?[0-9.e_]*))?( list)?( or None)?\]\s*$")
 
 def param_spec(help:str|None)->ParamSpec|None:
     "The `ParamSpec` stated at the end of a parameter's comment, e.g. '... [int 1.. or None]'; None when it states none."
@@ -117,7 +120,7 @@ def param_spec(help:str|None)->ParamSpec|None:
 # %% ../nbs/99_runner.ipynb #037f6792
 def describe_spec(spec:ParamSpec)->str:
     "What `spec` accepts, in words, e.g. 'an integer >= 1 (or None)'."
-    what = dict(int="an integer", float="a finite number", finding="a finding name", path="the path of an existing file", folder="an existing folder", source="a registered source")[spec.kind]
+    what = dict(int="an integer", float="a finite number", finding="a finding name", path="the path of an existing file", folder="an existing folder", source="a registered source", scheduler="the address of a Dask scheduler (tcp://HOST:PORT)")[spec.kind]
     if spec.lo is not None and spec.hi is not None: what += f" in [{spec.lo:g}, {spec.hi:g}]"
     elif spec.lo is not None: what += f" >= {spec.lo:g}"
     elif spec.hi is not None: what += f" <= {spec.hi:g}"
@@ -134,6 +137,7 @@ def _one_ok(spec:ParamSpec, v)->bool:
     if spec.kind == "path": return isinstance(v, str) and Path(v).is_file()
     if spec.kind == "folder": return isinstance(v, str) and Path(v).is_dir()
     if spec.kind == "source": return isinstance(v, str) and v in source_names()
+    if spec.kind == "scheduler": return isinstance(v, str) and SCHEDULER_ADDRESS.fullmatch(v) is not None
     if isinstance(v, bool) or not isinstance(v, int if spec.kind == "int" else (int, float)): return False
     if not math.isfinite(v): return False
     return (spec.lo is None or v >= spec.lo) and (spec.hi is None or v <= spec.hi)
@@ -331,6 +335,78 @@ def earlier_attempt(run_dir:Path, # the run folder asked for
     return old
 
 
+# %% ../nbs/99_runner.ipynb #fe9b6879
+def gpu_count()->int:
+    "How many CUDA GPUs this machine has (0 without torch's CUDA)."
+    try:
+        import torch
+        return torch.cuda.device_count()
+    except Exception: return 0
+
+# %% ../nbs/99_runner.ipynb #92b6f2d6
+@contextlib.contextmanager
+def local_cluster(spec:str, *, workers:int,
+                  preload=(), # modules each worker imports as it starts (e.g. a task's module)
+                  wait:bool=True, # wait for the workers to be up; False: they start in the background while the block runs
+                 ):
+    "A `LocalCluster` of `workers` processes with one thread each (one GPU each, as the resource 'GPU', where there are GPUs); yields (client, task resources)."
+    import logging
+    from distributed import Client, LocalCluster
+    gpus = gpu_count()
+    extra = dict(resources={"GPU": 1}) if gpus else {}
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=None,
+                      preload=list(preload), silence_logs=logging.ERROR, **extra) as cluster, Client(cluster) as client:
+        cluster.scale(workers)  # returns at once: the workers start in the background
+        if wait: client.wait_for_workers(workers)
+        yield client, ({"GPU": 1} if gpus else {})
+
+# %% ../nbs/99_runner.ipynb #790abfb6
+CONNECT_TIMEOUT = "5s"  # how long a scheduler address may take to answer
+
+@contextlib.contextmanager
+def address_cluster(spec:str, *, workers:int,
+                    preload=(), wait:bool=True, # not used: the scheduler's workers are running already
+                   ):
+    "Join the Dask scheduler at `spec` ('tcp://host:port'; `workers` is the scheduler's business); yields (client, task resources: GPU if its workers have it)."
+    from distributed import Client
+    try: client = Client(spec, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as e:
+        why = (str(e).splitlines() or [type(e).__name__])[0]
+        raise UsageError(f"--scheduler {spec} is unreachable ({why}); start a scheduler there (`dask scheduler`) "
+                         "or use --scheduler local") from None
+    with client:
+        gpu = any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
+        yield client, ({"GPU": 1} if gpu else {})
+
+# %% ../nbs/99_runner.ipynb #2ab4e1cb
+SCHEDULERS = dict(local=local_cluster, tcp=address_cluster)  # --scheduler kind -> cluster context (the sweep chapter adds slurm)
+
+def scheduler_kind(spec:str)->str:
+    "The registry key of a `--scheduler` value: a name in SCHEDULERS, or 'tcp' for an address; anything else is refused in one line."
+    kind = "tcp" if SCHEDULER_ADDRESS.fullmatch(spec or "") else spec
+    if kind not in SCHEDULERS or spec == "tcp":  # "tcp" is the kind of an address, not one
+        names = ", ".join(k for k in SCHEDULERS if k != "tcp")
+        raise UsageError(f"unknown scheduler {spec!r}; use --scheduler {names}, or the address of a running Dask scheduler (tcp://HOST:PORT)")
+    return kind
+
+# %% ../nbs/99_runner.ipynb #8d08d275
+def chapter_module(nb:Path|str)->str|None:
+    "The package module a chapter exports (`#| default_exp NAME` -> 'cxrstudy.NAME'), or None."
+    import nbformat
+    for c in nbformat.read(str(nb), as_version=4).cells:
+        if c.cell_type == "code" and (m := re.search(r"^#\|\s*default_exp\s+(\S+)", c.source, re.M)): return f"{__package__ or 'cxrstudy'}.{m[1]}"
+    return None
+
+# %% ../nbs/99_runner.ipynb #64d6d00e
+@contextlib.contextmanager
+def arm_scheduler(scheduler:str|None, # None | local | tcp://HOST:PORT (or another kind of SCHEDULERS)
+                  *, workers:int=2, # workers of a local cluster
+                  preload=(), # modules a local cluster's workers import as they start
+                 ):
+    "The address of the Dask scheduler a run's chapters send their arms to, for the length of the block (a local cluster's workers start in the background): None without `scheduler`."
+    if scheduler is None: yield None; return
+    with SCHEDULERS[scheduler_kind(scheduler)](scheduler, workers=workers, preload=preload, wait=False) as (client, _): yield client.scheduler.address
+
 # %% ../nbs/99_runner.ipynb #cd48bd23
 def _run_chapters(names, chapters, run_dir, params, man, previous, log, progress):
     "Run `names` in order, keeping chapters an earlier attempt of this run finished, and record each in `man`."
@@ -368,12 +444,16 @@ def run_study(profile:str="cpu", # smoke | cpu | gpu | full
               render:bool=True, # render the site after the run
               site:str="auto", # the site renderer: auto | quarto | book | none
               progress:bool=True, # show papermill's progress bar
+              scheduler:str|None=None, # where chapters send their arms as Dask tasks: local | tcp://HOST:PORT; None: one after another
+              workers:int=2, # the workers of --scheduler local
              )->Path:
     "Run the study's chapters into one run directory, write its manifest and site; returns the run directory."
     params = dict(params or {})
     nbs_dir = Path(nbs_dir) if nbs_dir else Path(project_root() or Path.cwd())/"nbs"
     chapters = discover_chapters(nbs_dir)
     names = check_request(profile, source, data_dir, only, params, out, chapters)
+    if scheduler is not None: scheduler_kind(scheduler)  # an unknown scheduler is refused before any writing
+    if workers < 1: raise UsageError(f"--workers {workers}: give at least 1")
     renderer = choose_renderer(site) if render else "none"  # an unavailable renderer is refused before any writing
     run_src = open_run_source(source, data_dir, profile, seed)  # a malformed data folder fails here, before any writing
     fingerprint = run_src.fingerprint()
@@ -382,23 +462,26 @@ def run_study(profile:str="cpu", # smoke | cpu | gpu | full
                   run_dir=str(run_dir.resolve()), seed=seed, **params)
     as_kept = json.loads(json.dumps(params, default=str))  # as the manifest keeps them (a tuple reads back as a list)
     earlier = earlier_attempt(run_dir, as_kept, fingerprint)  # another run's folder is refused here, before any writing
-    run_dir.mkdir(parents=True, exist_ok=True); (run_dir/"notebooks").mkdir(exist_ok=True)
-    man = RunManifest(run_dir, profile, params, source, fingerprint, seed)
-    if earlier: man.resume(earlier)
-    man.data["data"]["fingerprint_basis"] = run_src.fingerprint_basis
-    man.data["chapters"] = {n: c for n, c in man.data["chapters"].items() if n in chapters}
-    previous = {n: dict(c) for n, c in man.data["chapters"].items()}; man.save()
-    with run_logger(run_dir) as log:
-        log.info(f"cxrstudy run: profile={profile} source={source} -> {run_dir}")
-        t_run, interrupted = time.time(), False
-        try: _run_chapters(names, chapters, run_dir, params, man, previous, log, progress)
-        except KeyboardInterrupt: interrupted = True; raise RunInterrupted(run_dir) from None
-        finally:
-            man.attempt["wall_seconds"] = round(time.time() - t_run, 1)
-            man.data["wall_seconds"] = round(sum(a.get("wall_seconds") or 0 for a in man.data["attempts"]), 1); man.save()
-            if renderer != "none" and not interrupted: render_run_site(run_dir, chapters, renderer, log)  # Ctrl-C means stop now
-        if (run_dir/"results").is_dir(): log.info(f"results: {run_dir/'results'}")
-        if (run_dir/"site"/"index.html").exists(): log.info(f"site:    {run_dir/'site'/'index.html'}")
+    arm_modules = [m for n in names if "scheduler" in chapter_parameters(chapters[n]) and (m := chapter_module(chapters[n]))]
+    with arm_scheduler(scheduler, workers=workers, preload=arm_modules) as address:  # an unreachable address is refused here, before any writing
+        run_dir.mkdir(parents=True, exist_ok=True); (run_dir/"notebooks").mkdir(exist_ok=True)
+        man = RunManifest(run_dir, profile, params, source, fingerprint, seed)
+        if earlier: man.resume(earlier)
+        man.data["data"]["fingerprint_basis"] = run_src.fingerprint_basis
+        man.data["chapters"] = {n: c for n, c in man.data["chapters"].items() if n in chapters}
+        man.attempt["scheduler"] = None if address is None else dict(spec=scheduler, address=address, workers=workers if scheduler == "local" else None)
+        previous = {n: dict(c) for n, c in man.data["chapters"].items()}; man.save()
+        with run_logger(run_dir) as log:
+            log.info(f"cxrstudy run: profile={profile} source={source} -> {run_dir}" + (f" (arms on Dask: {scheduler}, {address})" if address else ""))
+            t_run, interrupted = time.time(), False
+            try: _run_chapters(names, chapters, run_dir, dict(params, scheduler=address), man, previous, log, progress)  # the address is no parameter of the run: its tables do not depend on it
+            except KeyboardInterrupt: interrupted = True; raise RunInterrupted(run_dir) from None
+            finally:
+                man.attempt["wall_seconds"] = round(time.time() - t_run, 1)
+                man.data["wall_seconds"] = round(sum(a.get("wall_seconds") or 0 for a in man.data["attempts"]), 1); man.save()
+                if renderer != "none" and not interrupted: render_run_site(run_dir, chapters, renderer, log)  # Ctrl-C means stop now
+            if (run_dir/"results").is_dir(): log.info(f"results: {run_dir/'results'}")
+            if (run_dir/"site"/"index.html").exists(): log.info(f"site:    {run_dir/'site'/'index.html'}")
     return run_dir
 
 
@@ -434,6 +517,9 @@ def run_parser()->argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="the study's seed, an integer >= 0 (default 0)")
     p.add_argument("--no-progress", action="store_true", help="hide papermill's progress bars")
     p.add_argument("--site", default="auto", help="auto (Quarto if installed, else the Sphinx book) | quarto | book | none")
+    p.add_argument("--scheduler", help="send the chapters' independent arms to Dask as tasks: local (a LocalCluster of --workers "
+                                       "processes, one thread each) | tcp://HOST:PORT (a running Dask scheduler); default: one after another")
+    p.add_argument("--workers", type=int, default=2, help="the workers of --scheduler local (default 2)")
     return p
 
 # %% ../nbs/99_runner.ipynb #c05f0574
@@ -442,7 +528,7 @@ def main(argv:list|None=None)->int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: cxrstudy run [--profile smoke|cpu|full] [--source phantom|chexpert] [--data-dir DIR] "
-              "[--only CHAPTER ...] [-p NAME=VALUE ...] [--out DIR]\n(see `cxrstudy run --help`)")
+              "[--only CHAPTER ...] [-p NAME=VALUE ...] [--out DIR] [--scheduler local|tcp://HOST:PORT]\n(see `cxrstudy run --help`)")
         return 0 if argv else 2
     if argv[0] != "run":
         print(f"cxrstudy: unknown command {argv[0]!r}; the command is `cxrstudy run` (see `cxrstudy run --help`)", file=sys.stderr)
@@ -451,7 +537,7 @@ def main(argv:list|None=None)->int:
         a = run_parser().parse_args(argv[1:])
         params = dict(parse_param(p) for p in a.param)
         run_study(profile=a.profile, source=a.source, data_dir=a.data_dir, only=a.only, params=params,
-                  out=a.out, nbs_dir=a.nbs, seed=a.seed, progress=not a.no_progress, site=a.site)
+                  out=a.out, nbs_dir=a.nbs, seed=a.seed, progress=not a.no_progress, site=a.site, scheduler=a.scheduler, workers=a.workers)
     except (ValueError, FileNotFoundError) as e:  # UsageError and unreadable chapters: nothing was run
         print(f"cxrstudy run: {e}", file=sys.stderr); return 2
     except ChapterFailed: return 1

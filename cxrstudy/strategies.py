@@ -25,7 +25,7 @@ from .sampling import add_noise, denoise_from
 __all__ = ['STRATEGIES', 'AUG_SOURCES', 'THESIS_RATIOS', 'THESIS_METRICS', 'THESIS_NOTES', 'check_strategy', 'check_aug_source',
            'strategy_ratios', 'AugmentationPlan', 'augmentation_plan', 'pca_plane', 'plane_boundary',
            'misclassified_selection', 'plot_selection', 'ExtraImages', 'traditional_images', 'plan_variations',
-           'sdedit', 'thesis_columns', 'ArmSpec', 'training_labels', 'arm_extra', 'ArmRun', 'run_arm',
+           'sdedit', 'thesis_columns', 'ArmSpec', 'training_labels', 'arm_extra', 'arm_training', 'ArmRun', 'run_arm',
            'train_selection', 'experiment_table', 'arm_records']
 
 # %% ../nbs/09_strategies.ipynb #fa0e8b07
@@ -364,6 +364,16 @@ def arm_extra(source, spec:ArmSpec, labels:pd.Series, # the training rows' 0/1 l
     index = _expand(plan).assign(aug_source=spec.aug_source)[["source_row", "copy", "label", "aug_source"]]
     return ExtraImages(np.asarray(out), index.label.to_numpy(np.int64), index)
 
+# %% ../nbs/09_strategies.ipynb #12ae8f93
+def arm_training(spec:ArmSpec, extra:ExtraImages|None=None, # None: no extra images (a baseline)
+                 *, arch:str|None=None, profile:str="smoke", seed:int=0,
+                 **options, # training options of `train_classifier` (epochs, n_train, image_size, ...)
+                )->dict|None:
+    "The `train_classifier` arguments of an arm (finding and options, its extra images as (images, targets)); None for an empty arm."
+    if extra is not None and extra.empty: return None
+    ex = None if extra is None else (np.asarray(extra.images), extra.labels.astype(np.float32))
+    return dict(finding=spec.finding, arch=arch, augment=None, extra_images=ex, seed=seed, profile=profile, **options)
+
 # %% ../nbs/09_strategies.ipynb #b5ac8caa
 class ArmRun(NamedTuple):
     "A trained arm: the classifier (`Trained`) and its evaluation (`ArmResult`: key, threshold, valid and test predictions)."
@@ -375,10 +385,8 @@ def run_arm(source, spec:ArmSpec, extra:ExtraImages|None=None, # None: no extra 
             **options, # training options of `train_classifier` (epochs, n_train, image_size, ...)
            )->ArmRun|None:
     "The arm trained (or loaded from the store) and evaluated; None for an empty arm (nothing is trained)."
-    if extra is not None and extra.empty: return None
-    ex = None if extra is None else (np.asarray(extra.images), extra.labels.astype(np.float32))
-    tr = train_classifier(source, spec.finding, arch=arch, augment=None, extra_images=ex, seed=seed, profile=profile,
-                          store=store, progress=False, **options)
+    if (kw := arm_training(spec, extra, arch=arch, profile=profile, seed=seed, **options)) is None: return None
+    tr = train_classifier(source, store=store, progress=False, **kw)
     return ArmRun(tr, evaluate(tr, source, run_dir=run_dir, store=store))
 
 def train_selection(run:ArmRun, # the baseline arm

@@ -10,15 +10,15 @@ import argparse, ast, contextlib, dataclasses, itertools, json, os, re, subproce
 from pathlib import Path
 
 from .core import cache_dir, project_root, utc_now, write_json
-from .runner import UsageError, check_request, discover_chapters, parse_param, demo_chapters
+from .runner import (SCHEDULERS, UsageError, check_request, discover_chapters, gpu_count, parse_param, demo_chapters,
+                             scheduler_kind)
 from .aggregate import aggregate_sweep
 from .sweep_task import run_point
 
 # %% auto #0
-__all__ = ['TASK_MODULE', 'CONNECT_TIMEOUT', 'SCHEDULERS', 'SWEEP_SETTINGS', 'parse_seeds', 'parse_values', 'sweep_grid',
-           'check_sweep', 'gpu_count', 'local_cluster', 'address_cluster', 'SlurmConfig', 'jobqueue',
-           'slurm_job_script', 'slurm_cluster', 'scheduler_kind', 'earlier_sweep', 'run_finished', 'point_args',
-           'default_sweep_dir', 'scheduling_overhead', 'run_sweep']
+__all__ = ['TASK_MODULE', 'SWEEP_SETTINGS', 'parse_seeds', 'parse_values', 'sweep_grid', 'check_sweep', 'SlurmConfig', 'jobqueue',
+           'slurm_job_script', 'slurm_cluster', 'earlier_sweep', 'run_finished', 'point_args', 'default_sweep_dir',
+           'scheduling_overhead', 'run_sweep']
 
 # %% ../nbs/99b_sweep.ipynb #d26610e0
 def parse_seeds(text:str)->list:
@@ -62,42 +62,8 @@ def check_sweep(profile:str, source:str, data_dir, only, values:dict, chapters:d
         for v in vals: check_request(profile, source, data_dir, only, {name: v}, None, chapters)
     return names
 
-# %% ../nbs/99b_sweep.ipynb #a574075a
-def gpu_count()->int:
-    "How many CUDA GPUs this machine has (0 without torch's CUDA)."
-    try:
-        import torch
-        return torch.cuda.device_count()
-    except Exception: return 0
-
 # %% ../nbs/99b_sweep.ipynb #2ddd6bf5
 TASK_MODULE = "cxrstudy.sweep_task"  # what each local worker imports as it starts: `run_point`'s module, standard library only
-
-@contextlib.contextmanager
-def local_cluster(spec:str, *, workers:int):
-    "A `LocalCluster` of `workers` processes with one thread each (one GPU each, as the resource 'GPU', where there are GPUs), each importing the task's module as it starts; yields (client, task resources)."
-    from distributed import Client, LocalCluster
-    gpus = gpu_count()
-    extra = dict(resources={"GPU": 1}) if gpus else {}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      preload=[TASK_MODULE], **extra) as cluster, Client(cluster) as client:
-        yield client, ({"GPU": 1} if gpus else {})
-
-# %% ../nbs/99b_sweep.ipynb #80d3ee62
-CONNECT_TIMEOUT = "5s"  # how long a scheduler address may take to answer
-
-@contextlib.contextmanager
-def address_cluster(spec:str, *, workers:int):
-    "Join the Dask scheduler at `spec` ('tcp://host:port'; `workers` is the scheduler's business); yields (client, task resources: GPU if its workers have it)."
-    from distributed import Client
-    try: client = Client(spec, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as e:
-        why = (str(e).splitlines() or [type(e).__name__])[0]
-        raise UsageError(f"--scheduler {spec} is unreachable ({why}); start a scheduler there (`dask scheduler`) "
-                         "or use --scheduler local") from None
-    with client:
-        gpu = any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
-        yield client, ({"GPU": 1} if gpu else {})
 
 # %% ../nbs/99b_sweep.ipynb #a54f0bbe
 @dataclasses.dataclass
@@ -133,23 +99,19 @@ def slurm_job_script(config:SlurmConfig, scheduler:str="tcp://scheduler:8786")->
 
 # %% ../nbs/99b_sweep.ipynb #e4899025
 @contextlib.contextmanager
-def slurm_cluster(spec:str, *, workers:int, config:SlurmConfig|None=None):
+def slurm_cluster(spec:str, *, workers:int, config:SlurmConfig|None=None,
+                  preload=(), # modules each worker job imports as it starts
+                  wait:bool=True, # not used: the jobs start when SLURM's queue lets them
+                 ):
     "A `dask_jobqueue.SLURMCluster` of `workers` jobs made from `config`; yields (client, task resources)."
     from distributed import Client
     config = config or SlurmConfig()
-    with jobqueue().SLURMCluster(**config.kwargs()) as cluster:
+    kw = config.kwargs(); kw["worker_extra_args"] = [*kw["worker_extra_args"], *(a for m in preload for a in ("--preload", m))]
+    with jobqueue().SLURMCluster(**kw) as cluster:
         cluster.scale(jobs=workers)
         with Client(cluster) as client: yield client, ({"GPU": 1} if config.gpus else {})
 
-# %% ../nbs/99b_sweep.ipynb #3f53fba4
-SCHEDULERS = dict(local=local_cluster, tcp=address_cluster, slurm=slurm_cluster)  # --scheduler kind -> cluster context
-
-def scheduler_kind(spec:str)->str:
-    "The registry key of a `--scheduler` value: 'local', 'slurm', or 'tcp' for an address; anything else is refused in one line."
-    kind = "tcp" if re.fullmatch(r"(tcp|tls)://[^\s/]+:\d+", spec or "") else spec
-    if kind not in SCHEDULERS:
-        raise UsageError(f"unknown scheduler {spec!r}; use --scheduler local, slurm, or the address of a running Dask scheduler (tcp://HOST:PORT)")
-    return kind
+SCHEDULERS["slurm"] = slurm_cluster  # --scheduler slurm, in the runner's registry
 
 # %% ../nbs/99b_sweep.ipynb #97422b07
 SWEEP_SETTINGS = ("profile", "source", "data_dir", "only", "nbs", "site")  # what a rerun into the same folder must repeat
@@ -253,7 +215,7 @@ def run_sweep(profile:str="cpu", # smoke | cpu | gpu | full
     man = earlier_sweep(out, settings) or dict(study="cxrstudy", settings=settings, started=utc_now(), points={})
     man["sweep_dir"] = str(out.resolve())
     grid = sweep_grid(seeds, values)
-    with SCHEDULERS[kind](scheduler, workers=workers) as (client, resources):  # an unreachable scheduler is refused here, before writing
+    with SCHEDULERS[kind](scheduler, workers=workers, preload=[TASK_MODULE]) as (client, resources):  # an unreachable scheduler is refused here, before writing
         (out/"runs").mkdir(parents=True, exist_ok=True)
         man.update(scheduler=scheduler, workers=workers, status="running", finished=None,
                    grid=dict(seeds=seeds, values={k: list(v) for k, v in (values or {}).items()}))

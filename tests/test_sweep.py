@@ -133,3 +133,52 @@ def test_two_workers_building_the_same_artifact(tmp_path):
     kept = ArtifactStore(tmp_path/"store", on_damage="raise").get("race", {"k": 1}, ".json")  # its digest matches what is stored
     assert kept in outs
     assert not [p for p in (tmp_path/"store"/"race").iterdir() if ".tmp-" in p.name]  # no temporaries left behind
+
+ARMS_ON_DASK = """import pandas as pd
+from cxrstudy.core import ArtifactStore, save_table
+from cxrstudy.sources import open_source
+from cxrstudy.classify import evaluate, send_arms, train_arm, train_classifier
+src = open_source(source, data_dir, profile=profile, seed=seed)
+opts = dict(arch="thesis_densenet_tiny", profile=profile, epochs=1)
+arms = {"seed1": dict(seed=1), "seed2": dict(seed=2), "zeros": dict(seed=1, policy="FillNM(0) U-Zeros")}
+if scheduler is not None:
+    print("arms sent to", scheduler)
+    send_arms(scheduler, train_arm, [dict(source=dict(name=source, data_dir=data_dir, profile=profile, seed=seed), finding="Pneumothorax",
+                                          store=str(ArtifactStore().root), **opts, **kw) for kw in arms.values()])
+res = {a: evaluate(train_classifier(src, "Pneumothorax", progress=False, **opts, **kw), src, run_dir=run_dir) for a, kw in arms.items()}
+loaded = {a: train_classifier(src, "Pneumothorax", progress=False, **opts, **kw).learner.cxr.loaded for a, kw in arms.items()}
+print("loaded", loaded)
+t = pd.concat({a: r.test.assign(threshold=r.threshold, key=r.key) for a, r in res.items()}, names=["arm"])
+save_table(t, "arms_test_predictions", run_dir=run_dir, profile=profile, seed=seed)"""
+
+def test_arms_on_dask_give_the_same_tables_as_one_after_another(tmp_path):
+    "Three classifier arms trained in the chapter's kernel, and sent as Dask tasks to a 2-worker LocalCluster the runner starts: every CSV the runs write is the same, byte for byte."
+    nbs = tmp_path/"nbs"; nbs.mkdir()
+    _demo_notebook(nbs/"01_arms.ipynb", ARMS_ON_DASK, params="scheduler = None  # set by the runner [scheduler or None]")
+    runs = {}
+    for kind, extra in (("seq", []), ("par", ["--scheduler", "local", "--workers", "2"])):
+        env = dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/f"cache-{kind}"))  # a store of its own: the parallel run trains on its workers
+        r = cli("run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/kind), "--no-progress", "--site", "none", *extra, env=env)
+        assert r.returncode == 0, r.stderr
+        runs[kind] = tmp_path/kind
+    text = lambda t: t if isinstance(t, str) else "".join(t)  # a notebook stores a stream's text as a string or a list of lines
+    printed = {k: "".join(text(o.get("text", "")) for c in json.loads((r/"notebooks"/"01_arms.ipynb").read_text())["cells"] for o in c.get("outputs", []))
+               for k, r in runs.items()}
+    assert "arms sent to tcp://" in printed["par"] and "arms sent to" not in printed["seq"], printed
+    assert "'seed1': True, 'seed2': True, 'zeros': True" in printed["par"], printed  # the kernel found every arm in the store: the workers trained them
+    att = json.loads((runs["par"]/"manifest.json").read_text())["attempts"][-1]
+    assert att["scheduler"]["spec"] == "local" and att["scheduler"]["workers"] == 2 and att["scheduler"]["address"].startswith("tcp://")
+    assert "scheduler" not in json.loads((runs["par"]/"manifest.json").read_text())["parameters"]  # not a parameter of the run: its tables do not depend on it
+    csvs = sorted(p.relative_to(runs["seq"]) for p in (runs["seq"]/"results").rglob("*.csv"))
+    assert len(csvs) >= 4 and csvs == sorted(p.relative_to(runs["par"]) for p in (runs["par"]/"results").rglob("*.csv"))
+    for f in csvs: assert (runs["seq"]/f).read_bytes() == (runs["par"]/f).read_bytes(), f
+
+@pytest.mark.parametrize("sched, words", [("kubernetes", "unknown scheduler 'kubernetes'; use --scheduler local"),
+                                          ("tcp://127.0.0.1:9", "--scheduler tcp://127.0.0.1:9 is unreachable")])
+def test_run_refuses_a_bad_scheduler_in_one_line_before_writing(tmp_path, sched, words):
+    nbs = demo_chapters(tmp_path/"nbs")
+    r = cli("run", "--nbs", str(nbs), "--profile", "smoke", "--out", str(tmp_path/"run"), "--no-progress", "--scheduler", sched,
+            env=dict(os.environ, CXRSTUDY_CACHE=str(tmp_path/"cache")))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and words in lines[0], r.stderr
+    assert not (tmp_path/"run").exists() and not (nbs/"builds.log").exists()
