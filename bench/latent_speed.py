@@ -5,7 +5,8 @@ Usage: python bench/latent_speed.py [--profile cpu] [--steps 8] [--warmup 2] [--
 Both run the study's `fit_diffusion` (class-conditional, the profile's diffusion settings) on one torch thread, alternating in
 this process: the pixel model on uint8 images at the diffusion chapter's size, the latent model (`latent.unet` widths) on float32
 latents of the autoencoder's shape (image_size / factor, latent_channels). The median seconds per update after `warmup` updates
-gives the ratio; equal compute is the pixel model's epochs times that ratio, rounded: the `latent.compute_epochs` a profile sets.
+gives the ratio; equal compute is the latent chapter's pixel model's epochs (`latent.pixel_epochs`, or the diffusion
+chapter's `diffusion.epochs` where that is None) times that ratio, rounded: the `latent.compute_epochs` a profile sets.
 Seconds are the loop's own `seconds` column (what the latent chapter's table sums), so the two sides are counted alike.
 """
 import argparse, os, sys
@@ -32,12 +33,14 @@ def main(a):
     pix = rng.integers(0, 256, (n, s, s), dtype=np.uint8); lat = rng.normal(size=(n, c, h, h)).astype(np.float32)
     tp, tl = per_update(pcfg, pix, labels, a.warmup), per_update(lcfg, lat, labels, a.warmup)
     ratio = tp / tl
+    ep = lp["pixel_epochs"] or dp["epochs"]
+    src_ep = "latent.pixel_epochs" if lp["pixel_epochs"] else "the diffusion chapter's model, diffusion.epochs"
     lines = [f"# Pixel against latent diffusion: seconds per update ({a.profile} profile)", "",
              f"`{command('latent_speed.py', a)}`; {load_note(load0)}.", "",
              "| model | input | widths | s/update (median) |", "|---|---|---|---|",
              f"| pixel | {s}x{s}x1 | {list(pcfg['block_out_channels'])} | {tp:.3f} |",
              f"| latent | {h}x{h}x{c} | {list(lcfg['block_out_channels'])} | {tl:.3f} |", "",
-             f"Ratio {ratio:.1f}: equal compute with the pixel model's {dp['epochs']} epochs is about {dp['epochs'] * ratio:.0f} latent epochs "
+             f"Ratio {ratio:.1f}: equal compute with the latent chapter's pixel model ({ep} epochs: {src_ep}) is about {ep * ratio:.0f} latent epochs "
              f"(the profile sets latent.compute_epochs = {lp['compute_epochs']})."]
     write_report(a.out, lines); print("\n".join(lines))
 

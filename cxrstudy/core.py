@@ -41,7 +41,7 @@ PROFILES = {
         counterfactuals=dict(autoencoder=dict(image_size=32, block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8, timesteps=100, epochs=3, batch_size=16, n_train=None, lr=1e-3, warmup_steps=2, ema_decay=0.99, checkpoint_every=1000, beta_schedule="linear", prediction_type="epsilon", semantic_dim=32), n_recon=8, recon_steps=(5, 10), steps=10, eps=0.3, n_cf=4, fractions=(1.0, 0.1, 0.03), min_pos=3, n_boot=200, n_perm=500, n_audit=8, n_fig=3, eps_sweep=(3.0, 30.0), detector_epochs=2),
         inpainting=dict(n_devices=6, margin=1, steps=10, repaint_steps=10, jump_length=2, jump_n_sample=2, feature_width=4, n_boot=200, n_fig=3, n_slerp=5, n_outpaint=2, n_variations=3, fourclass=dict(n_per_class=8, n_test_per_class=2, k=4, image_size=32, arch="thesis_densenet_tiny", epochs=1, patience=2, n_synthetic=2, steps=5, guidance=1.0, gen=dict(block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8, timesteps=100, epochs=1, batch_size=8, lr=1e-3, warmup_steps=2, ema_decay=0.99, checkpoint_every=1000, beta_schedule="linear", prediction_type="epsilon"))),
         latent=dict(ae=dict(factor=4, block_out_channels=(16, 32, 32), layers_per_block=1, latent_channels=3, norm_num_groups=8, epochs=3, batch_size=16, lr=2e-3, kl_weight=1e-6, ssim_weight=0.5, n_train=64),
-                    unet=dict(block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8), compute_epochs=4,
+                    unet=dict(block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8), pixel_epochs=None, compute_epochs=4,
                     sr=dict(block_out_channels=(16, 16, 32, 32), layers_per_block=1, norm_num_groups=8, epochs=1, batch_size=8, n_train=32, lr=1e-3),
                     steps=10, sr_steps=10, guidance=2.0, n_eval=24, n_samples=24, n_fidelity=6, feature_width=8, kid_subsets=20, n_boot=100, n_fig=3),
     ),
@@ -74,12 +74,14 @@ PROFILES["cpu"] = dict(
     # the noisy classifier at 12 epochs: at 3 its clean AP sat at the prevalence (valid macro AUC 0.54; 0.60 at 12)
     guidance=dict(n_noisy=2000, n_valid=500, n_test=1000, copies=2, epochs=12, arch="thesis_densenet_tiny", steps=10, strength=0.5, strengths=(0.3, 0.5), scale=160.0, scales=(0.0, 40.0, 160.0),
                   sigma=1.0, n_heat=16, n_channel_train=160, n_channel_test=120, channel_arch="thesis_densenet_tiny", channel_epochs=15, k=5, n_boot=1000),
-    # latent: compute_epochs = the pixel model's 7 epochs times its seconds per update over the latent model's (9.1, bench/results/latent_speed.md);
-    # equal compute with a pixel model that trains for about 20 minutes costs about 20 minutes, so this chapter's cpu run is that much longer than 15
-    latent=dict(ae=dict(factor=4, block_out_channels=(32, 64, 64), layers_per_block=1, latent_channels=3, norm_num_groups=32, epochs=4, batch_size=16, lr=1e-3, kl_weight=1e-6, ssim_weight=0.5, n_train=800),
-                unet=dict(block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32), compute_epochs=64,
-                sr=dict(block_out_channels=(16, 32, 32, 64, 64), layers_per_block=1, norm_num_groups=16, epochs=2, batch_size=8, n_train=400, lr=1e-3),
-                steps=25, sr_steps=20, guidance=2.0, n_eval=64, n_samples=128, n_fidelity=40, feature_width=16, kid_subsets=100, n_boot=500, n_fig=4),
+    # latent: sized for the chapter within 15 minutes at cpu. Equal compute with the diffusion chapter's model (350 updates, about 20 minutes of
+    # UNet time) would cost that much again, so the chapter trains its own pixel model of that configuration for pixel_epochs epochs (None: the
+    # diffusion chapter's model itself); compute_epochs = pixel_epochs times the pixel model's seconds per update over the latent model's
+    # (12.2 on one thread at load 1: bench/results/latent_speed.md). The run at the diffusion chapter's budget: bench/results/latent_cpu_diffusion_budget/
+    latent=dict(ae=dict(factor=4, block_out_channels=(16, 32, 32), layers_per_block=1, latent_channels=3, norm_num_groups=16, epochs=4, batch_size=16, lr=1e-3, kl_weight=1e-6, ssim_weight=0.5, n_train=800),
+                unet=dict(block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32), pixel_epochs=2, compute_epochs=24,
+                sr=dict(block_out_channels=(16, 32, 32, 64, 64), layers_per_block=1, norm_num_groups=16, epochs=2, batch_size=8, n_train=200, lr=1e-3),
+                steps=25, sr_steps=10, guidance=2.0, n_eval=32, n_samples=64, n_fidelity=20, feature_width=16, kid_subsets=100, n_boot=500, n_fig=4),
     # inpainting: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
     # counterfactuals: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
     # four resolutions so that self-attention sits at 16 x 16 (at 32 x 32 with three, an update took 7 s on this loaded machine)
@@ -108,7 +110,7 @@ PROFILES["gpu"] = dict(  # diffusion n_ddpm=128: 256 images per sampler set, as 
                   sigma=1.0, n_heat=128, n_channel_train=4000, n_channel_test=2000, channel_arch="thesis_densenet", channel_epochs=3, k=10, n_boot=1000),
     counterfactuals=dict(autoencoder=dict(image_size=128, block_out_channels=(64, 128, 128, 256), layers_per_block=2, norm_num_groups=32, timesteps=1000, epochs=100, batch_size=32, n_train=None, lr=1e-4, warmup_steps=200, ema_decay=0.9995, checkpoint_every=1000, beta_schedule="linear", prediction_type="epsilon", semantic_dim=512), n_recon=64, recon_steps=(25, 100, 250), steps=100, eps=0.3, n_cf=100, fractions=(1.0, 0.1, 0.03), min_pos=20, n_boot=1000, n_perm=10000, n_audit=200, n_fig=6, eps_sweep=(3.0, 30.0), detector_epochs=10),
     latent=dict(ae=dict(factor=4, block_out_channels=(64, 128, 256), layers_per_block=2, latent_channels=3, norm_num_groups=32, epochs=20, batch_size=32, lr=2e-4, kl_weight=1e-6, ssim_weight=0.5, n_train=None),
-                unet=dict(block_out_channels=(128, 128, 256, 512), layers_per_block=2, norm_num_groups=32), compute_epochs=120,  # an estimate (no GPU measured): the cpu ratio scaled up; rerun bench/latent_speed.py --profile gpu
+                unet=dict(block_out_channels=(128, 128, 256, 512), layers_per_block=2, norm_num_groups=32), pixel_epochs=None, compute_epochs=120,  # an estimate (no GPU measured): the cpu ratio scaled up; rerun bench/latent_speed.py --profile gpu
                
                 sr=dict(block_out_channels=(64, 128, 128, 256, 256), layers_per_block=2, norm_num_groups=32, epochs=10, batch_size=16, n_train=None, lr=2e-4),
                 steps=50, sr_steps=50, guidance=2.0, n_eval=500, n_samples=1000, n_fidelity=256, feature_width=64, kid_subsets=100, n_boot=1000, n_fig=6),
@@ -134,7 +136,7 @@ PROFILES["full"] = dict(
                   sigma=2.0, n_heat=500, n_channel_train=None, n_channel_test=None, channel_arch="thesis_densenet", channel_epochs=10, k=10, n_boot=1000),
     counterfactuals=dict(autoencoder=dict(image_size=256, block_out_channels=(128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32, timesteps=1000, epochs=200, batch_size=32, n_train=None, lr=1e-4, warmup_steps=500, ema_decay=0.9999, checkpoint_every=2000, beta_schedule="linear", prediction_type="epsilon", semantic_dim=512), n_recon=100, recon_steps=(50, 100, 250), steps=200, eps=0.3, n_cf=200, fractions=(1.0, 0.1, 0.03), min_pos=20, n_boot=1000, n_perm=10000, n_audit=500, n_fig=6, eps_sweep=(3.0, 30.0), detector_epochs=20),
     latent=dict(ae=dict(factor=4, block_out_channels=(128, 256, 512), layers_per_block=2, latent_channels=3, norm_num_groups=32, epochs=40, batch_size=16, lr=1e-4, kl_weight=1e-6, ssim_weight=0.5, n_train=None),
-                unet=dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32), compute_epochs=560,  # an estimate, as gpu's
+                unet=dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32), pixel_epochs=None, compute_epochs=560,  # an estimate, as gpu's
                
                 sr=dict(block_out_channels=(64, 128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32, epochs=20, batch_size=16, n_train=None, lr=1e-4),
                 steps=50, sr_steps=50, guidance=2.0, n_eval=2000, n_samples=2000, n_fidelity=500, feature_width=64, kid_subsets=100, n_boot=1000, n_fig=6),

@@ -6,9 +6,9 @@ Docs: https://cxrstudy.github.io/cxrstudy/latent.html.md"""
 
 # %% ../nbs/14_latent.ipynb #1f5c6a59
 from __future__ import annotations
-import json, math, time
+import json, math, numbers, time
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,21 +20,21 @@ from torchmetrics.functional.image import structural_similarity_index_measure
 from .augment import subseed
 from .cache import cached_split
 from .classify import predict_images
-from .core import ArtifactStore, array_key, check_int, fixed_threads, get_profile, pick_device, write_json
+from .core import ArtifactStore, array_key, check_int, fixed_threads, get_profile, pick_device, project_root, write_json
 from .data import resize_gray
 from .diffusion import separation_auc
 from .diffusion_training import TrainingData, fit_diffusion, load_diffusion, save_diffusion, training_data
 from .features import extract_features, frechet_ci
 from .genmetrics import kernel_distance
 from .metrics import bootstrap_ci
-from .sampling import Diffusion, diffusion_config, model_to_uint8, sample, to_model
+from .sampling import Diffusion, add_noise, denoise_from, diffusion_config, model_to_uint8, sample, to_model
 
 # %% auto #0
 __all__ = ['ae_config', 'make_autoencoder', 'autoencoder_loss', 'fit_autoencoder', 'latent_scale', 'TrainedAutoencoder', 'encode',
            'decode', 'mismatched_keys', 'save_autoencoder', 'load_autoencoder', 'train_autoencoder', 'latent_config',
            'check_autoencoder', 'LatentDiffusion', 'load_latent_diffusion', 'train_latent_diffusion', 'latent_sample',
-           'bicubic_up', 'to_size', 'sr_config', 'sr_training_data', 'train_upsampler', 'upsample', 'generation_scores',
-           'pair_fidelity']
+           'latent_sdedit', 'bicubic_up', 'to_size', 'sr_config', 'sr_training_data', 'train_upsampler', 'upsample',
+           'generation_scores', 'pair_fidelity']
 
 # %% ../nbs/14_latent.ipynb #a2fb37fe
 def ae_config(profile:str="smoke", # the profile whose `latent.ae` section sets the scale (smoke, cpu, gpu, full)
@@ -258,6 +258,25 @@ def latent_sample(ld:LatentDiffusion, # a latent model
                  )->np.ndarray:
     "`n` uint8 images (n, S, S): latents sampled by the engine, decoded through the model's autoencoder."
     return decode(ld.autoencoder, sample(ld.model, n, label=label, progress=False, output_type="tensor", **kw))
+
+# %% ../nbs/14_latent.ipynb #2c0abadf
+def latent_sdedit(ld:LatentDiffusion, # a latent model (its autoencoder encodes and decodes)
+                  *, strength:float=0.5, # s: the fraction of the training timesteps the latent is noised to
+                  sampler:str="ddim", steps:int|None=None, guidance:float=0.0, # the reverse steps, as in `denoise_from`
+                  batch_size:int=16, # latents per forward pass
+                 )->Callable:
+    "The SDEdit variation `vary(images, labels, seed, ids=None)` in the latent space: encode, noise to t_s (DDPM eq. 4), denoise conditioned on the label, decode."
+    if not isinstance(strength, numbers.Real) or not 0 < strength <= 1: raise ValueError(f"strength must be in (0, 1], got {strength!r}")
+    T, size = ld.model.scheduler.config.num_train_timesteps, ld.autoencoder.config["image_size"]
+    t = int(round(strength * (T - 1)))
+    def vary(images, labels, seed, ids=None):
+        x = np.asarray(images); side, ids = x.shape[-1], None if ids is None else list(ids)
+        z_t = add_noise(ld.model, torch.as_tensor(encode(ld.autoencoder, np.stack([resize_gray(a, size) for a in x]))), t, seed, noise_ids=ids)
+        z_0 = denoise_from(ld.model, z_t, t, label=np.asarray(labels).tolist(), guidance=guidance, sampler=sampler, steps=steps, seed=seed,
+                           batch_size=batch_size, noise_ids=ids, output_type="tensor")
+        return np.stack([resize_gray(a, side) for a in decode(ld.autoencoder, z_0)])
+    vary.config = dict(space="latent", strength=float(strength), t=t, sampler=sampler, steps=steps, guidance=float(guidance))
+    return vary
 
 # %% ../nbs/14_latent.ipynb #dd0a60c3
 def bicubic_up(images, # uint8 (N, h, h)

@@ -24,7 +24,7 @@ def _chexpert_study(base:Path):
 _MAKE = dict(smoke_run=_smoke_study, chexpert_two_csv_run=_chexpert_study)
 
 class _Study:
-    "One end-to-end study as a background process, one torch/OpenMP thread (the two studies share the cores side by side)."
+    "One end-to-end study as a background process, one torch/OpenMP thread (the two studies and the other tests share the cores)."
     def __init__(self, name:str, base:Path):
         args, env, self.returns = _MAKE[name](base)
         self.log = {k: open(base/f"{k}.log", "w+") for k in ("stdout", "stderr")}
@@ -35,14 +35,29 @@ class _Study:
         text = {k: (f.seek(0), f.read())[1] for k, f in self.log.items()}
         return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, text["stdout"], text["stderr"])
 
+_RUNNING = {}  # study name -> _Study, started when collection ends
+
+def pytest_collection_finish(session):
+    """Start the end-to-end studies the selected tests use as soon as the tests are collected: each runs on one thread for about
+    18 minutes, and most other tests use one core, so the studies run beside them instead of after them (the test that reads a
+    study waits for it)."""
+    if session.config.option.collectonly: return
+    wanted = [n for n in STUDIES if any(n in getattr(it, "fixturenames", ()) for it in session.items)]
+    factory = session.config._tmp_path_factory  # pytest's own tmp_path_factory (the fixture is not available in a hook)
+    _RUNNING.update({n: _Study(n, factory.mktemp(n)) for n in wanted if n not in _RUNNING})
+
+def pytest_sessionfinish(session, exitstatus):
+    "A study still running when the session ends (its tests deselected by -x or a failure) is stopped, not left behind."
+    for s in _RUNNING.values():
+        if s.proc.poll() is None: s.proc.kill(); s.proc.wait()
+
 @pytest.fixture(scope="session")
 def _studies(request, tmp_path_factory):
-    """The end-to-end studies the selected tests use, started together and awaited together: on two cores two single-threaded
-    studies side by side finish sooner than one after the other, and no other test runs beside them."""
+    "The end-to-end studies the selected tests use, started when collection ended (see `pytest_collection_finish`), awaited together."
     wanted = [n for n in STUDIES if any(n in getattr(it, "fixturenames", ()) for it in request.session.items)]
-    running = {n: _Study(n, tmp_path_factory.mktemp(n)) for n in wanted}
-    done = {n: (s.result(timeout=2400), s.returns) for n, s in running.items()}
-    return done
+    for n in wanted:
+        if n not in _RUNNING: _RUNNING[n] = _Study(n, tmp_path_factory.mktemp(n))
+    return {n: (_RUNNING[n].result(timeout=2400), _RUNNING[n].returns) for n in wanted}
 
 @pytest.fixture(scope="session")
 def smoke_run(_studies):

@@ -34,16 +34,44 @@ def chapter_modules()->list:
             if m: mods.append(m.group(1)); break
     return mods
 
+def import_time_imports(path:Path, modules:set)->set:
+    "The cxrstudy modules that `path` imports when it is imported: every import statement outside function bodies (class bodies run at import)."
+    import ast
+    found, todo = set(), list(ast.parse(path.read_text()).body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)): continue  # runs when called, not when imported
+        if isinstance(n, ast.ImportFrom):
+            if (n.level == 1 and not n.module) or (n.level == 0 and n.module == "cxrstudy"): found |= {a.name for a in n.names}
+            elif n.level == 1: found.add(n.module.split(".")[0])
+            elif n.level == 0 and n.module and n.module.startswith("cxrstudy."): found.add(n.module.split(".")[1])
+        elif isinstance(n, ast.Import): found |= {a.name.split(".")[1] for a in n.names if a.name.startswith("cxrstudy.")}
+        todo += list(ast.iter_child_nodes(n))
+    return found & modules
+
+def test_import_time_imports_finds_each_form(tmp_path):
+    f = tmp_path/"m.py"
+    f.write_text("from .core import x\nfrom cxrstudy.data import y\nimport cxrstudy.sources as s\nfrom . import cache\n"
+                 "try:\n    from .labels import z\nexcept ImportError: pass\nclass C:\n    from .metrics import w\n"
+                 "def f():\n    from .runner import r\n")
+    assert import_time_imports(f, {"core", "data", "sources", "cache", "labels", "metrics", "runner"}) == {"core", "data", "sources", "cache", "labels", "metrics"}
+
 def test_imports_run_one_way_down_the_chapter_order():
-    "Each module, imported alone in a fresh interpreter, loads only modules of earlier chapters (so there is no cycle)."
-    import subprocess
+    """Each module's import-time imports name only modules of earlier chapters, so by induction importing any module loads only
+    earlier ones and there is no cycle (imports inside functions may look up the chapter order: they run when called)."""
     order = chapter_modules()
     assert {"core", "data", "sources", "cache", "radiograph", "phantom", "probe", "runner"} <= set(order), order
     for k, mod in enumerate(order):
-        code = f"import sys, cxrstudy.{mod}; print(' '.join(m[9:] for m in sys.modules if m.startswith('cxrstudy.')))"
-        loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-        later = [m for m in loaded if m in order and order.index(m) > k]
-        assert not later, f"cxrstudy.{mod} imports later chapter(s) {later}"
+        later = sorted(m for m in import_time_imports(ROOT/"cxrstudy"/f"{mod}.py", set(order)) if order.index(m) > k)
+        assert not later, f"cxrstudy.{mod} imports later chapter(s) {later} when it is imported"
+
+def test_a_late_chapter_imported_alone_loads_only_earlier_ones():
+    "The static check above, confirmed at run time on the last chapter before the runner: a fresh interpreter imports it alone."
+    import subprocess
+    order = chapter_modules(); mod = order[order.index("runner") - 1]
+    code = f"import sys, cxrstudy.{mod}; print(' '.join(m[9:] for m in sys.modules if m.startswith('cxrstudy.')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert mod in loaded and not [m for m in loaded if m in order and order.index(m) > order.index(mod)], loaded
 
 def private_imports(path:Path, modules:set)->list:
     "('<module> <how> <other module>._<name>', line) for each use in `path` of another cxrstudy module's underscore name."
