@@ -12,12 +12,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import check_int, pick_device
-from .features import as_images, check_features, frechet_distance
+from .core import ArtifactStore, check_int, get_profile, pick_device
+from .cache import cached_split
+from .features import as_images, check_features, extract_features, frechet_distance, frechet_or_note, get_extractor
 
 # %% auto #0
-__all__ = ['to_gray', 'nearest_real', 'image_scores', 'ssim_psnr', 'KernelDistance', 'kernel_distance', 'fd_by_n', 'fd_infinity',
-           'precision_recall', 'nearest_neighbours', 'MemorisationAudit', 'memorisation_audit', 'closest_pairs_figure']
+__all__ = ['THESIS_TABLE14', 'TABLE14_THESIS_COLUMNS', 'to_gray', 'nearest_real', 'image_scores', 'ssim_psnr', 'KernelDistance',
+           'kernel_distance', 'fd_by_n', 'fd_infinity', 'precision_recall', 'nearest_neighbours', 'MemorisationAudit',
+           'memorisation_audit', 'closest_pairs_figure', 'Table14References', 'table14_references', 'score_set',
+           'table14']
 
 # %% ../nbs/08_genmetrics.ipynb #98d059bc
 def _check_pair(a, b, name_a:str="generated", name_b:str="reference")->tuple:
@@ -235,3 +238,77 @@ def closest_pairs_figure(gen_images, # the synthetic images audited (same order 
     fig.suptitle(f"Closest synthetic/training pairs (red: below the held-out {audit.quantile:.0%} line {audit.threshold:.3g})", fontsize=10)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08_genmetrics.ipynb #b670b5bb
+class Table14References(NamedTuple):
+    "What a row of Table 14 is scored against (`table14_references`)."
+    images: np.ndarray  # (n, size, size) uint8: every real positive training image (the generator's label policy); a pairing's rows index it
+    rows: np.ndarray  # their rows in the train split
+    classifier: object  # the study's classifier as an Extractor: FD-<network>, KD-<network>, precision, recall, memorisation
+    randcnn: object  # the fixed random-CNN Extractor: FD-RandCNN
+    feats_ref: dict  # extractor name ("classifier", "randcnn") -> (n, d) features of `images`
+    feats_train: np.ndarray  # classifier features of the images the diffusion model trained on (the audit's training set)
+    feats_heldout: np.ndarray  # classifier features of the validation images (the audit's held-out set)
+    kid_subsets: int  # KD subsets (the profile's genmetrics kid_subsets)
+    extractor: str  # the tables' extractor provenance, e.g. "FD-<network> (classifier <arch>, input <px>px) and FD-RandCNN"
+
+# %% ../nbs/08_genmetrics.ipynb #504cba0a
+def table14_references(source, # a data source (`open_source`)
+                       finding:str, # the finding whose positives are the reference
+                       profile:str="smoke", # the scale: the classifier, the random CNN's width, KD's subsets, the diffusion configuration
+                       seed:int=0, # the classifier's and the random CNN's seed
+                       *, store:ArtifactStore|None=None, # the artifact store (default: the project's)
+                       model_config:dict|None=None, # the diffusion configuration the audit's training set comes from; None: diffusion_config(profile)
+                      )->Table14References:
+    "The reference images, extractors and features that every row of Table 14 is scored against."
+    from cxrstudy.classify import train_classifier
+    from cxrstudy.diffusion_training import diffusion_config, training_data
+    gm, cfg = get_profile(profile, "genmetrics"), dict(model_config if model_config is not None else diffusion_config(profile))
+    size = cfg["image_size"]
+    clf = train_classifier(source, finding, profile=profile, seed=seed, progress=False, store=store).learner
+    cex, rex = get_extractor("classifier", learner=clf), get_extractor("randcnn", width=gm["feature_width"], seed=seed)
+    td = training_data(source, finding, cfg)  # the images the generator trained on
+    gtrain, gheld = cached_split(source, "train", size, store=store), cached_split(source, "valid", size, store=store)
+    pos_rows = training_data(source, finding, dict(cfg, n_train=None, positives_only=True)).rows  # every positive training image
+    real_pos = np.asarray(gtrain.images[pos_rows])
+    feats_ref = {e.name: extract_features(real_pos, e) for e in (cex, rex)}
+    feats_train = extract_features(np.asarray(gtrain.images[td.rows]), cex)
+    feats_heldout = extract_features(np.asarray(gheld.images[gheld.labels.index]), cex)
+    return Table14References(real_pos, pos_rows, cex, rex, feats_ref, feats_train, feats_heldout, int(gm["kid_subsets"]),
+                             f"{cex.fd_name} (classifier {clf.cxr.arch}, input {cex.size}px) and {rex.fd_name}")
+
+# %% ../nbs/08_genmetrics.ipynb #4ee30bd5
+def score_set(refs:Table14References, # from `table14_references`
+              images, # (N, size, size) generated (or augmented) images, uint8 like refs.images
+              pairing="nearest", # "nearest" (the nearest reference image by MSE) or the refs.images row of each image
+              f_train=None, # features (classifier) of the images the method drew on; None: refs.feats_train
+              *, seed:int=0, # KD's subset draws
+             )->dict:
+    "Every column of Tables 13 and 14 for one set of images, in the tables' order (see `table14` for the thesis's columns after them)."
+    cex, rex, ref_c = refs.classifier, refs.randcnn, refs.feats_ref["classifier"]
+    f_train = refs.feats_train if f_train is None else f_train
+    s = ssim_psnr(images, refs.images, pairing)
+    fc, fr = extract_features(images, cex), extract_features(images, rex)
+    fd_c, note_c = frechet_or_note(ref_c, fc, cex.fd_name)
+    fd_r, note_r = frechet_or_note(refs.feats_ref["randcnn"], fr, rex.fd_name)
+    kd = kernel_distance(ref_c, fc, subsets=refs.kid_subsets, subset_size=min(len(fc), len(refs.images)) // 2, seed=seed)
+    pr, au = precision_recall(ref_c, fc), memorisation_audit(fc, f_train, refs.feats_heldout)
+    return {"SSIM": s.ssim, "SSIM sd": s.ssim_sd, "PSNR dB": s.psnr_db, "PSNR sd": s.psnr_sd, cex.fd_name: fd_c,
+            cex.kd_name: kd.mean, f"{cex.kd_name} sd": kd.std, "precision": pr.precision, "recall": pr.recall,
+            "memorised fraction": au.fraction, rex.fd_name: fd_r, "n": len(images), "pairing": s.pairing,
+            "note": "; ".join(x for x in (note_c, note_r) if x)}
+
+# %% ../nbs/08_genmetrics.ipynb #7908781d
+THESIS_TABLE14 = {"traditional (combined)": (0.3310, 12.57, 90.44), "DDPM": (0.4378, 20.08, 80.29), "DDIM": (0.5914, 22.49, 71.17),
+                  "Stable Diffusion, pretrained": (0.1056, 8.77, 325.74), "Stable Diffusion, LoRA": (0.3525, 12.00, 119.84)}
+TABLE14_THESIS_COLUMNS = ["thesis SSIM (CheXpert)", "thesis PSNR dB", "thesis FID (Inception, CheXpert)"]
+
+def table14(scores:dict, # method -> `score_set`'s dict, in row order
+            not_run:dict|None=None, # method -> why it has no numbers (appended after the scored rows)
+           )->pd.DataFrame:
+    "Table 14: one row per method, `score_set`'s columns then TABLE14_THESIS_COLUMNS (the thesis's numbers, NaN where it has none)."
+    t = pd.DataFrame(dict(scores)).T
+    for name, why in (not_run or {}).items(): t.loc[name, "note"] = why
+    t[TABLE14_THESIS_COLUMNS] = pd.DataFrame(THESIS_TABLE14, index=TABLE14_THESIS_COLUMNS).T.reindex(t.index)
+    t["n"] = t["n"].astype("Int64"); t.index.name = "method"
+    return t

@@ -22,15 +22,15 @@ from .classify import DEFAULT_POLICY, arms_table, evaluate, features, policy_tar
 from .sampling import add_noise, denoise_from
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'AUG_SOURCES', 'THESIS_RATIOS', 'THESIS_METRICS', 'THESIS_NOTES', 'check_strategy', 'check_aug_source',
-           'strategy_ratios', 'AugmentationPlan', 'augmentation_plan', 'pca_plane', 'plane_boundary',
-           'misclassified_selection', 'plot_selection', 'ExtraImages', 'traditional_images', 'plan_variations',
-           'sdedit', 'thesis_columns', 'ArmSpec', 'training_labels', 'arm_extra', 'arm_training', 'ArmRun', 'run_arm',
-           'train_selection', 'experiment_table', 'arm_records']
+__all__ = ['STRATEGIES', 'THESIS_RATIOS', 'THESIS_METRICS', 'THESIS_NOTES', 'AUG_SOURCES', 'check_strategy', 'strategy_ratios',
+           'AugmentationPlan', 'augmentation_plan', 'pca_plane', 'plane_boundary', 'misclassified_selection',
+           'plot_selection', 'ExtraImages', 'traditional_images', 'plan_variations', 'sdedit', 'thesis_columns',
+           'ArmSpec', 'training_labels', 'AugSource', 'register_aug_source', 'traditional_source', 'cached_variations',
+           'sdedit_source', 'check_aug_source', 'arm_extra', 'arm_training', 'ArmRun', 'run_arm', 'train_selection',
+           'experiment_table', 'arm_records']
 
 # %% ../nbs/09_strategies.ipynb #fa0e8b07
 STRATEGIES = ("unbalanced", "balanced", "misclassified")  # the thesis's augmentation strategies (section 4.5)
-AUG_SOURCES = ("traditional", "ddpm", "ddim")  # where the extra images come from
 THESIS_RATIOS = dict(  # the thesis's values: the `full` defaults
     unbalanced=dict(pos_copies=11, neg_fraction=1/3, neg_copies=1),
     balanced=dict(copies=4, neg_per_pos=1.0),
@@ -43,13 +43,6 @@ def check_strategy(strategy:str)->str:
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
     return strategy
-
-# %% ../nbs/09_strategies.ipynb #0429edc7
-def check_aug_source(aug_source:str)->str:
-    "`aug_source` if it is one of AUG_SOURCES, else a ValueError listing them."
-    if aug_source not in AUG_SOURCES:
-        raise ValueError(f"unknown augmentation source {aug_source!r}; valid sources: {', '.join(AUG_SOURCES)}")
-    return aug_source
 
 # %% ../nbs/09_strategies.ipynb #2b475056
 def strategy_ratios(strategy:str, # one of STRATEGIES
@@ -339,30 +332,92 @@ def training_labels(source, finding:str, *, size:int, n_train:int|None=None, pol
     if np.isnan(t).any(): raise ValueError(f"policy {policy!r} leaves {int(np.isnan(t).sum())} targets missing; a plan needs 0/1 labels")
     return pd.Series(t.astype(np.int64), index=pd.Index(ds.rows[k], name="row"))
 
+# %% ../nbs/09_strategies.ipynb #741b5275
+class AugSource(NamedTuple):
+    "An entry of AUG_SOURCES: `make(source, plan, spec, *, size, seed, store, diffusion, strength, steps, guidance)` -> ExtraImages, and whether it needs `diffusion`."
+    make: Callable
+    needs_model: bool = False  # True: `arm_extra` refuses diffusion=None for this source
+
+# %% ../nbs/09_strategies.ipynb #7f518155
+AUG_SOURCES: dict = {}  # name -> AugSource; the listing order is the registration order
+
+def register_aug_source(name:str, # the name an ArmSpec's aug_source and the profile's `sources` use
+                        make:Callable, # make(source, plan, spec, *, size, seed, store, diffusion, strength, steps, guidance) -> ExtraImages
+                        *, needs_model:bool=False, # whether `make` draws on `diffusion` (arm_extra refuses None for it)
+                       )->AugSource:
+    "Add `make` to AUG_SOURCES under `name` (a name already there is replaced); returns the entry."
+    if not callable(make):
+        raise TypeError(f"augmentation source {name!r}: make must be callable as make(source, plan, spec, *, size, seed, store, "
+                        f"diffusion, strength, steps, guidance) -> ExtraImages; got {type(make).__name__}")
+    AUG_SOURCES[name] = entry = AugSource(make, bool(needs_model))
+    return entry
+
+# %% ../nbs/09_strategies.ipynb #023c4e36
+def traditional_source(source, plan:AugmentationPlan, spec:ArmSpec,
+                       *, size:int, seed:int=0, store:ArtifactStore|None=None,
+                       diffusion=None, strength:float=0.5, steps:int|None=None, guidance:float=0.0, # unused: no model
+                      )->ExtraImages:
+    "The `traditional` entry of AUG_SOURCES: `traditional_images` of the plan with the arm's policy, from the train split."
+    return traditional_images(source, plan, policy=spec.policy, seed=seed, size=size, split="train", store=store)
+
+register_aug_source("traditional", traditional_source)
+
+# %% ../nbs/09_strategies.ipynb #798c4407
+def cached_variations(source, # a data source: the plan's rows index its cached train split
+                      plan:AugmentationPlan, # from `augmentation_plan`
+                      vary:Callable, # vary(images, labels, seed, ids) -> images, with a `config` dict (e.g. `sdedit`'s)
+                      aug_source:str, # the name recorded in the index
+                      *, model_path, # the folder of the model `vary` draws on: its name goes in the key
+                      size:int, seed:int=0, store:ArtifactStore|None=None,
+                     )->ExtraImages:
+    "`plan_variations` of the source's cached train images, stored under `strategy_variations` (key: source, model folder, size, seed, plan, `vary.config`)."
+    if not isinstance(getattr(vary, "config", None), dict):
+        raise ValueError(f"vary for {aug_source!r} has no `config` dict; set vary.config = dict(...) naming its settings, so the store can key its images")
+    if plan.empty: return _no_images(size, plan.reason)
+    store = store or ArtifactStore()
+    cfg = dict(version=2, source=source.fingerprint(), model=Path(model_path).name, size=size, seed=seed,
+               plan=config_key(plan.rows.to_dict("list")), vary=vary.config)  # version 2: noise keyed by each copy's identity
+    images = cached_split(source, "train", size, store=store).images
+    build = lambda c: plan_variations(images, plan, vary, aug_source, seed=seed).images
+    out = store.get_or_build("strategy_variations", cfg, build, ".npy")
+    index = _expand(plan).assign(aug_source=aug_source)[["source_row", "copy", "label", "aug_source"]]
+    return ExtraImages(np.asarray(out), index.label.to_numpy(np.int64), index)
+
+# %% ../nbs/09_strategies.ipynb #10df9075
+def sdedit_source(source, plan:AugmentationPlan, spec:ArmSpec,
+                  *, size:int, seed:int=0, store:ArtifactStore|None=None,
+                  diffusion=None, # a `TrainedDiffusion` (from `train_diffusion`)
+                  strength:float=0.5, steps:int|None=None, guidance:float=0.0, # the SDEdit variation
+                 )->ExtraImages:
+    "The `ddpm` and `ddim` entries of AUG_SOURCES: `sdedit` variations (sampler = the arm's aug_source) by `diffusion`, cached by `cached_variations`."
+    vary = sdedit(diffusion.model, strength=strength, sampler=spec.aug_source, steps=steps, guidance=guidance)
+    return cached_variations(source, plan, vary, spec.aug_source, model_path=diffusion.path, size=size, seed=seed, store=store)
+
+for _name in ("ddpm", "ddim"): register_aug_source(_name, sdedit_source, needs_model=True)
+
+# %% ../nbs/09_strategies.ipynb #6e46267c
+def check_aug_source(aug_source:str)->str:
+    "`aug_source` if it is a name of AUG_SOURCES, else a ValueError listing them."
+    if aug_source not in AUG_SOURCES:
+        raise ValueError(f"unknown augmentation source {aug_source!r}; valid sources: {', '.join(AUG_SOURCES)}")
+    return aug_source
+
 # %% ../nbs/09_strategies.ipynb #0f02b43c
 def arm_extra(source, spec:ArmSpec, labels:pd.Series, # the training rows' 0/1 labels (`training_labels`)
               *, size:int, seed:int=0, store:ArtifactStore|None=None,
               ratios:dict|None=None, # strategy -> ratio overrides (the profile's `ratios`)
               selected=None, # misclassified: the selected rows
-              diffusion=None, # ddpm/ddim: a `TrainedDiffusion` (from `train_diffusion`)
-              strength:float=0.5, steps:int|None=None, guidance:float=0.0, # the SDEdit variation (the chapter passes the chosen weight)
+              diffusion=None, # a source that needs a model (ddpm, ddim): a `TrainedDiffusion` (from `train_diffusion`)
+              strength:float=0.5, steps:int|None=None, guidance:float=0.0, # the variation (the chapter passes the chosen weight)
              )->ExtraImages:
-    "The extra images of arm `spec`: its strategy's plan, made by its augmentation source."
-    check_strategy(spec.strategy); check_aug_source(spec.aug_source)
+    "The extra images of arm `spec`: its strategy's plan, made by its augmentation source's entry of AUG_SOURCES."
+    check_strategy(spec.strategy); entry = AUG_SOURCES[check_aug_source(spec.aug_source)]
     store = store or ArtifactStore()
     plan = augmentation_plan(labels, spec.strategy, selected=selected, seed=seed, **(ratios or {}).get(spec.strategy, {}))
-    if spec.aug_source == "traditional":
-        return traditional_images(source, plan, policy=spec.policy, seed=seed, size=size, split="train", store=store)
     if plan.empty: return _no_images(size, plan.reason)
-    if diffusion is None: raise ValueError(f"arm {spec.name!r} uses {spec.aug_source}: pass diffusion=train_diffusion(...)")
-    vary = sdedit(diffusion.model, strength=strength, sampler=spec.aug_source, steps=steps, guidance=guidance)
-    cfg = dict(version=2, source=source.fingerprint(), model=Path(diffusion.path).name, size=size, seed=seed,
-               plan=config_key(plan.rows.to_dict("list")), vary=vary.config)  # version 2: noise keyed by each copy's identity
-    images = cached_split(source, "train", size, store=store).images
-    build = lambda c: plan_variations(images, plan, vary, spec.aug_source, seed=seed).images
-    out = store.get_or_build("strategy_variations", cfg, build, ".npy")
-    index = _expand(plan).assign(aug_source=spec.aug_source)[["source_row", "copy", "label", "aug_source"]]
-    return ExtraImages(np.asarray(out), index.label.to_numpy(np.int64), index)
+    if entry.needs_model and diffusion is None: raise ValueError(f"arm {spec.name!r} uses {spec.aug_source}: pass diffusion=train_diffusion(...)")
+    return entry.make(source, plan, spec, size=size, seed=seed, store=store, diffusion=diffusion, strength=strength, steps=steps, guidance=guidance)
+
 
 # %% ../nbs/09_strategies.ipynb #12ae8f93
 def arm_training(spec:ArmSpec, extra:ExtraImages|None=None, # None: no extra images (a baseline)
