@@ -23,3 +23,14 @@ def write_report(out, lines:list):
     from pathlib import Path
     Path(out).parent.mkdir(parents=True, exist_ok=True); Path(out).write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
+
+def cli_seconds(args:list, cache)->float:
+    "Seconds of one `cxrstudy` command of this checkout (`args` after the program name) run with its own artifact store `cache` (its output goes to this process's stderr)."
+    import os, subprocess, sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    cli = [sys.executable, "-c", "import sys; from cxrstudy.cli import main; sys.exit(main())"]  # this checkout's CLI, whatever is installed
+    env = dict(os.environ, CXRSTUDY_CACHE=str(cache), PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    t0 = time.perf_counter()
+    subprocess.run(cli + list(args), cwd=root, env=env, check=True)
+    return time.perf_counter() - t0

@@ -14,17 +14,10 @@ time. The machine is shared with other jobs, so the load average (and `uptime`) 
 """
 import argparse, io, json, os, platform, re, subprocess, sys, tempfile, time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import cli_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from cxrstudy.cli import main; sys.exit(main())"]  # this checkout's CLI
 TIMING = re.compile(r"seconds|per_s")  # columns of measured wall time
-
-def timed(args:list, cache:Path)->float:
-    "Seconds of one CLI command run with its own artifact store `cache` (its output goes to this process's stderr)."
-    env = dict(os.environ, CXRSTUDY_CACHE=str(cache), PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    t0 = time.perf_counter()
-    subprocess.run(CLI + args, cwd=ROOT, env=env, check=True)
-    return time.perf_counter() - t0
 
 def compare_results(a:Path, b:Path)->dict:
     "Every CSV under a/results and b/results: {'identical': n, 'same but timing': [(file, columns)], 'different': [file], 'missing': [file]}."
@@ -63,9 +56,9 @@ def main(argv=None):
     rows, notes, loads = [], [], [("start", uptime())]
     for ch in a.chapters:
         base = ["run", "--profile", a.profile, "--only", ch, "--seed", "0", "--site", "none", "--no-progress"]
-        seq = timed([*base, "--out", str(tmp/f"{ch}-seq")], tmp/f"cache-{ch}-seq")
+        seq = cli_seconds([*base, "--out", str(tmp/f"{ch}-seq")], tmp/f"cache-{ch}-seq")
         loads.append((f"{ch}: after the sequential run", uptime()))
-        par = timed([*base, "--out", str(tmp/f"{ch}-par"), "--scheduler", "local", "--workers", str(a.workers)], tmp/f"cache-{ch}-par")
+        par = cli_seconds([*base, "--out", str(tmp/f"{ch}-par"), "--scheduler", "local", "--workers", str(a.workers)], tmp/f"cache-{ch}-par")
         loads.append((f"{ch}: after the parallel run", uptime()))
         chap = lambda k: json.loads((tmp/f"{ch}-{k}"/"manifest.json").read_text())["chapters"][ch]["seconds"]
         cmp = compare_results(tmp/f"{ch}-seq", tmp/f"{ch}-par")

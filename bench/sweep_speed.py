@@ -10,19 +10,12 @@ start to its exit. Issue 32's target: (b) under 1.3x (a), and under 1 s of sched
 `overhead`: from submission, or the worker's previous task ending, to the task's start). The machine is shared with other
 jobs, so the load average is reported beside the numbers.
 """
-import argparse, json, os, platform, subprocess, sys, tempfile, time
+import argparse, json, os, platform, sys, tempfile, time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import cli_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from cxrstudy.cli import main; sys.exit(main())"]  # this checkout's CLI
 TARGET_RATIO, TARGET_OVERHEAD = 1.3, 1.0
-
-def timed(args:list, cache:Path)->float:
-    "Seconds of one CLI command run with its own artifact store `cache` (its output goes to this process's stderr)."
-    env = dict(os.environ, CXRSTUDY_CACHE=str(cache), PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    t0 = time.perf_counter()
-    subprocess.run(CLI + args, cwd=ROOT, env=env, check=True)
-    return time.perf_counter() - t0
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,9 +27,9 @@ def main(argv=None):
     tmp = Path(tempfile.mkdtemp(prefix="cxrstudy-bench-sweep-"))
     only = ["--only", *a.chapters]
     load0 = os.getloadavg()
-    alone = timed(["run", "--profile", "smoke", *only, "--seed", "0", "--out", str(tmp/"one"), "--site", "none", "--no-progress"], tmp/"cache-one")
+    alone = cli_seconds(["run", "--profile", "smoke", *only, "--seed", "0", "--out", str(tmp/"one"), "--site", "none", "--no-progress"], tmp/"cache-one")
     load_mid = os.getloadavg()
-    sweep = timed(["sweep", "--profile", "smoke", *only, "--seeds", a.seeds, "--workers", str(a.workers), "--scheduler", "local",
+    sweep = cli_seconds(["sweep", "--profile", "smoke", *only, "--seeds", a.seeds, "--workers", str(a.workers), "--scheduler", "local",
                    "--out", str(tmp/"sweep"), "--no-progress"], tmp/"cache-sweep")
     load1 = os.getloadavg()
     man = json.loads((tmp/"sweep"/"sweep.json").read_text())

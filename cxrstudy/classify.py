@@ -32,7 +32,7 @@ from .masking import apply_mask, make_mask
 from .metrics import bootstrap_ci, choose_threshold, compare_arms, metric_table
 from .sources import contract_gaps, open_source
 from .augment import AugmentTransform, AugmentedSet, as_policy
-from .core import single_threaded
+from .core import dask_client, single_threaded
 
 # %% auto #0
 __all__ = ['ARCHS', 'NETWORKS', 'VARIANTS', 'FAMILIES', 'IMAGENET_FILES', 'STUDY_FINDINGS', 'TRAIN_OPTIONS', 'VIEWS', 'HEADS',
@@ -1157,15 +1157,10 @@ def send_arms(scheduler:str, # the address of a running Dask scheduler (tcp://HO
               *, timeout:str="10s", # how long the scheduler may take to answer
              )->list:
     "`fn(**job)` for every job as Dask tasks on `scheduler`, one thread each (one GPU each where the workers have GPUs); returns their results in the jobs' order, and a failed task raises its error here."
-    from distributed import Client
-    try: client = Client(scheduler, timeout=timeout)
-    except (OSError, TimeoutError) as e:
-        why = (str(e).splitlines() or [type(e).__name__])[0]
-        raise ValueError(f"the Dask scheduler at {scheduler} does not answer ({why}); start it, or leave scheduler None "
-                         "to train the arms here one after another") from None
-    with client:
-        gpu = any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
-        return client.gather([client.submit(_in_one_thread, fn, job, pure=False, **({"resources": {"GPU": 1}} if gpu else {})) for job in jobs])
+    refuse = lambda why: ValueError(f"the Dask scheduler at {scheduler} does not answer ({why}); start it, or leave scheduler None "
+                                    "to train the arms here one after another")
+    with dask_client(scheduler, timeout=timeout, refuse=refuse) as (client, resources):
+        return client.gather([client.submit(_in_one_thread, fn, job, pure=False, resources=resources or None) for job in jobs])
 
 # %% ../nbs/06_classify.ipynb #f772f056
 def train_arm(source:dict, # `open_source`'s arguments: name, data_dir, profile, seed

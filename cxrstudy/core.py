@@ -15,11 +15,11 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['PROFILES', 'HOST_TAG', 'DIGEST_NAME', 'log', 'STUDY_PACKAGES', 'get_profile', 'seed_everything', 'pick_device',
-           'check_int', 'check_choice', 'check_finite', 'fixed_threads', 'single_threaded', 'project_root', 'cache_dir',
-           'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key', 'sweep_stale', 'digest_path',
-           'content_digest', 'record_digest', 'ArtifactCorrupt', 'digest_problem', 'ArtifactStore', 'provenance',
-           'output_dir', 'save_table', 'show_table', 'save_figure', 'package_versions', 'git_state', 'utc_now',
-           'RunManifest']
+           'check_int', 'check_choice', 'check_finite', 'fixed_threads', 'single_threaded', 'dask_client',
+           'project_root', 'cache_dir', 'safe_join', 'atomic_path', 'write_json', 'config_key', 'array_key',
+           'sweep_stale', 'digest_path', 'content_digest', 'record_digest', 'ArtifactCorrupt', 'digest_problem',
+           'ArtifactStore', 'provenance', 'output_dir', 'save_table', 'show_table', 'save_figure', 'package_versions',
+           'git_state', 'utc_now', 'RunManifest']
 
 # %% ../nbs/00_core.ipynb #27c98950
 PROFILES = {
@@ -43,7 +43,7 @@ PROFILES = {
         latent=dict(ae=dict(factor=4, block_out_channels=(16, 32, 32), layers_per_block=1, latent_channels=3, norm_num_groups=8, epochs=3, batch_size=16, lr=2e-3, kl_weight=1e-6, ssim_weight=0.5, n_train=64),
                     unet=dict(block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8), pixel_epochs=None, compute_epochs=4,
                     sr=dict(block_out_channels=(16, 16, 32, 32), layers_per_block=1, norm_num_groups=8, epochs=1, batch_size=8, n_train=32, lr=1e-3),
-                    steps=10, sr_steps=10, guidance=2.0, n_eval=24, n_samples=24, n_fidelity=6, feature_width=8, kid_subsets=20, n_boot=100, n_fig=3),
+                    steps=10, sr_steps=10, guidance=2.0, n_eval=24, n_samples=24, n_fidelity=6, feature_width=8, kid_subsets=20, n_boot=100, n_fig=3, aug_strategies=("unbalanced",)),
     ),
 }
 
@@ -77,11 +77,11 @@ PROFILES["cpu"] = dict(
     # latent: sized for the chapter within 15 minutes at cpu. Equal compute with the diffusion chapter's model (350 updates, about 20 minutes of
     # UNet time) would cost that much again, so the chapter trains its own pixel model of that configuration for pixel_epochs epochs (None: the
     # diffusion chapter's model itself); compute_epochs = pixel_epochs times the pixel model's seconds per update over the latent model's
-    # (12.2 on one thread at load 1: bench/results/latent_speed.md). The run at the diffusion chapter's budget: bench/results/latent_cpu_diffusion_budget/
+    # (12.4 on one thread at load 1: bench/results/latent_speed.md). The run at the diffusion chapter's budget: bench/results/latent_cpu_diffusion_budget/
     latent=dict(ae=dict(factor=4, block_out_channels=(16, 32, 32), layers_per_block=1, latent_channels=3, norm_num_groups=16, epochs=4, batch_size=16, lr=1e-3, kl_weight=1e-6, ssim_weight=0.5, n_train=800),
-                unet=dict(block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32), pixel_epochs=2, compute_epochs=24,
-                sr=dict(block_out_channels=(16, 32, 32, 64, 64), layers_per_block=1, norm_num_groups=16, epochs=2, batch_size=8, n_train=200, lr=1e-3),
-                steps=25, sr_steps=10, guidance=2.0, n_eval=32, n_samples=64, n_fidelity=20, feature_width=16, kid_subsets=100, n_boot=500, n_fig=4),
+                unet=dict(block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32), pixel_epochs=2, compute_epochs=25,
+                sr=dict(block_out_channels=(16, 32, 32, 64, 64), layers_per_block=1, norm_num_groups=16, epochs=1, batch_size=8, n_train=200, lr=1e-3),
+                steps=25, sr_steps=10, guidance=2.0, n_eval=32, n_samples=64, n_fidelity=20, feature_width=16, kid_subsets=100, n_boot=500, n_fig=4, aug_strategies=("unbalanced", "balanced")),
     # inpainting: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
     # counterfactuals: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
     # four resolutions so that self-attention sits at 16 x 16 (at 32 x 32 with three, an update took 7 s on this loaded machine)
@@ -113,7 +113,7 @@ PROFILES["gpu"] = dict(  # diffusion n_ddpm=128: 256 images per sampler set, as 
                 unet=dict(block_out_channels=(128, 128, 256, 512), layers_per_block=2, norm_num_groups=32), pixel_epochs=None, compute_epochs=120,  # an estimate (no GPU measured): the cpu ratio scaled up; rerun bench/latent_speed.py --profile gpu
                
                 sr=dict(block_out_channels=(64, 128, 128, 256, 256), layers_per_block=2, norm_num_groups=32, epochs=10, batch_size=16, n_train=None, lr=2e-4),
-                steps=50, sr_steps=50, guidance=2.0, n_eval=500, n_samples=1000, n_fidelity=256, feature_width=64, kid_subsets=100, n_boot=1000, n_fig=6),
+                steps=50, sr_steps=50, guidance=2.0, n_eval=500, n_samples=1000, n_fidelity=256, feature_width=64, kid_subsets=100, n_boot=1000, n_fig=6, aug_strategies=("unbalanced", "balanced")),
     inpainting=dict(n_devices=200, margin=2, steps=50, repaint_steps=50, jump_length=10, jump_n_sample=10, feature_width=64, n_boot=1000, n_fig=6, n_slerp=9, n_outpaint=6, n_variations=8, fourclass=dict(n_per_class=68, n_test_per_class=9, k=4, image_size=64, arch="thesis_densenet_small", epochs=30, patience=8, n_synthetic=68, steps=50, guidance=2.0, gen=dict(block_out_channels=(64, 128, 128, 256), layers_per_block=2, norm_num_groups=32, timesteps=1000, epochs=300, batch_size=16, lr=2e-4, warmup_steps=100, ema_decay=0.999, checkpoint_every=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction"))),
 )
 
@@ -139,7 +139,7 @@ PROFILES["full"] = dict(
                 unet=dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32), pixel_epochs=None, compute_epochs=560,  # an estimate, as gpu's
                
                 sr=dict(block_out_channels=(64, 128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32, epochs=20, batch_size=16, n_train=None, lr=1e-4),
-                steps=50, sr_steps=50, guidance=2.0, n_eval=2000, n_samples=2000, n_fidelity=500, feature_width=64, kid_subsets=100, n_boot=1000, n_fig=6),
+                steps=50, sr_steps=50, guidance=2.0, n_eval=2000, n_samples=2000, n_fidelity=500, feature_width=64, kid_subsets=100, n_boot=1000, n_fig=6, aug_strategies=("unbalanced", "balanced")),
     inpainting=dict(n_devices=500, margin=4, steps=100, repaint_steps=250, jump_length=10, jump_n_sample=10, feature_width=64, n_boot=1000, n_fig=6, n_slerp=9, n_outpaint=8, n_variations=8, fourclass=dict(n_per_class=68, n_test_per_class=9, k=4, image_size=128, arch="thesis_densenet", epochs=50, patience=10, n_synthetic=68, steps=100, guidance=2.0, gen=dict(block_out_channels=(128, 128, 256, 256, 512), layers_per_block=2, norm_num_groups=32, timesteps=1000, epochs=500, batch_size=16, lr=1e-4, warmup_steps=200, ema_decay=0.9995, checkpoint_every=2000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction"))),
 )
 
@@ -244,6 +244,20 @@ def fixed_threads(n:int=1, # torch's intra-op threads inside the block
 def single_threaded():
     "`fixed_threads(1)`: one torch thread and one BLAS thread, so float reductions keep one order."
     return fixed_threads(1)
+
+# %% ../nbs/00_core.ipynb #5b076db2
+@contextlib.contextmanager
+def dask_client(address:str, # a running Dask scheduler: tcp://HOST:PORT
+                *, timeout:str|float="10s", # how long it may take to answer
+                refuse=lambda why: ConnectionError(why), # why -> the exception raised when it does not answer (the caller names the fix)
+               ):
+    "Yields (a `distributed.Client` joined to `address`, the task resources its workers offer: {'GPU': 1} where they have GPUs); closed after the block."
+    from distributed import Client
+    try: client = Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as e: raise refuse((str(e).splitlines() or [type(e).__name__])[0]) from None
+    with client:
+        gpu = any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
+        yield client, ({"GPU": 1} if gpu else {})
 
 # %% ../nbs/00_core.ipynb #92a71f37
 def project_root(start:Path|str|None=None)->Path|None:

@@ -27,14 +27,15 @@ from .diffusion_training import TrainingData, fit_diffusion, load_diffusion, sav
 from .features import extract_features, frechet_ci
 from .genmetrics import kernel_distance
 from .metrics import bootstrap_ci
+from .strategies import ArmSpec, AugmentationPlan, ExtraImages, cached_variations, register_aug_source
 from .sampling import Diffusion, add_noise, denoise_from, diffusion_config, model_to_uint8, sample, to_model
 
 # %% auto #0
 __all__ = ['ae_config', 'make_autoencoder', 'autoencoder_loss', 'fit_autoencoder', 'latent_scale', 'TrainedAutoencoder', 'encode',
            'decode', 'mismatched_keys', 'save_autoencoder', 'load_autoencoder', 'train_autoencoder', 'latent_config',
            'check_autoencoder', 'LatentDiffusion', 'load_latent_diffusion', 'train_latent_diffusion', 'latent_sample',
-           'latent_sdedit', 'bicubic_up', 'to_size', 'sr_config', 'sr_training_data', 'train_upsampler', 'upsample',
-           'generation_scores', 'pair_fidelity']
+           'latent_sdedit', 'latent_source', 'bicubic_up', 'to_size', 'sr_config', 'sr_training_data',
+           'train_upsampler', 'upsample', 'generation_scores', 'pair_fidelity']
 
 # %% ../nbs/14_latent.ipynb #a2fb37fe
 def ae_config(profile:str="smoke", # the profile whose `latent.ae` section sets the scale (smoke, cpu, gpu, full)
@@ -277,6 +278,19 @@ def latent_sdedit(ld:LatentDiffusion, # a latent model (its autoencoder encodes 
         return np.stack([resize_gray(a, side) for a in decode(ld.autoencoder, z_0)])
     vary.config = dict(space="latent", strength=float(strength), t=t, sampler=sampler, steps=steps, guidance=float(guidance))
     return vary
+
+# %% ../nbs/14_latent.ipynb #fcc6a796
+def latent_source(source, plan:AugmentationPlan, spec:ArmSpec,
+                  *, size:int, seed:int=0, store:ArtifactStore|None=None,
+                  diffusion:LatentDiffusion|None=None, # the latent model (from `train_latent_diffusion`)
+                  strength:float=0.5, steps:int|None=None, guidance:float=0.0, # the variation, as for the pixel sources
+                 )->ExtraImages:
+    "The `latent` entry of the strategies chapter's AUG_SOURCES: `latent_sdedit` (DDIM) variations of the plan's images, cached by `cached_variations`."
+    if not isinstance(diffusion, LatentDiffusion): raise ValueError(f"arm {spec.name!r} uses latent: pass diffusion=train_latent_diffusion(...), got {type(diffusion).__name__}")
+    vary = latent_sdedit(diffusion, strength=strength, sampler="ddim", steps=steps, guidance=guidance)
+    return cached_variations(source, plan, vary, "latent", model_path=diffusion.path, size=size, seed=seed, store=store)
+
+register_aug_source("latent", latent_source, needs_model=True)
 
 # %% ../nbs/14_latent.ipynb #dd0a60c3
 def bicubic_up(images, # uint8 (N, h, h)

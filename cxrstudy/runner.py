@@ -11,7 +11,7 @@ from pathlib import Path
 
 from typing import NamedTuple
 
-from .core import PROFILES, RunManifest, cache_dir, project_root, utc_now, atomic_path
+from .core import PROFILES, RunManifest, cache_dir, dask_client, project_root, utc_now, atomic_path
 from .data import FINDINGS
 from .sources import open_source, source_class, source_names
 from .cache import require_rows
@@ -368,15 +368,8 @@ def address_cluster(spec:str, *, workers:int,
                     preload=(), wait:bool=True, # not used: the scheduler's workers are running already
                    ):
     "Join the Dask scheduler at `spec` ('tcp://host:port'; `workers` is the scheduler's business); yields (client, task resources: GPU if its workers have it)."
-    from distributed import Client
-    try: client = Client(spec, timeout=CONNECT_TIMEOUT)
-    except (OSError, TimeoutError) as e:
-        why = (str(e).splitlines() or [type(e).__name__])[0]
-        raise UsageError(f"--scheduler {spec} is unreachable ({why}); start a scheduler there (`dask scheduler`) "
-                         "or use --scheduler local") from None
-    with client:
-        gpu = any(w.get("resources", {}).get("GPU") for w in client.scheduler_info()["workers"].values())
-        yield client, ({"GPU": 1} if gpu else {})
+    refuse = lambda why: UsageError(f"--scheduler {spec} is unreachable ({why}); start a scheduler there (`dask scheduler`) or use --scheduler local")
+    with dask_client(spec, timeout=CONNECT_TIMEOUT, refuse=refuse) as joined: yield joined
 
 # %% ../nbs/99_runner.ipynb #2ab4e1cb
 SCHEDULERS = dict(local=local_cluster, tcp=address_cluster)  # --scheduler kind -> cluster context (the sweep chapter adds slurm)
