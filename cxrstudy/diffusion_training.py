@@ -226,12 +226,15 @@ def trainable(model:Diffusion)->nn.Module:
     return model.unet if model.encoder is None else JointDenoiser(model.unet, model.encoder)
 
 # %% ../nbs/06c_diffusion_training.ipynb #6545eda0
-def _setup(cfg:dict, data:TrainingData, seed:int, device:str):
+def _setup(cfg:dict, data:TrainingData, seed:int, device:str, init=None):
     "The accelerator, prepared model and optimizer, learning-rate schedule, EMA and update counts of a run."
     from accelerate import Accelerator
     prec = training_precision(device, cfg["mixed_precision"])
     acc = Accelerator(cpu=device == "cpu", mixed_precision=prec.mixed_precision, gradient_accumulation_steps=cfg["grad_accum"])
     unet = trainable(new_diffusion(cfg, seed))  # the UNet, or the UNet and its encoder
+    if init is not None:  # fine-tuning: the run starts from another model's weights
+        try: unet.load_state_dict(trainable(init).state_dict())
+        except RuntimeError as e: raise ValueError(f"init's weights do not fit this configuration ({str(e).splitlines()[0]}); start from a model of the same architecture") from None
     if prec.channels_last: unet = unet.to(memory_format=torch.channels_last)
     # one fused kernel per step instead of a Python loop over ~200 tensors (CPU and CUDA have it; other devices keep the loop)
     fused = True if str(device).split(":")[0] in ("cpu", "cuda") else None
@@ -254,9 +257,9 @@ def _loss(cfg:dict, sch, pred:torch.Tensor, x0, eps, t)->torch.Tensor:
     per = F.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=tuple(range(1, pred.ndim)))
     return (per * loss_weights(sch, t, snr_gamma=cfg["snr_gamma"], prediction_type=cfg["prediction_type"])).mean()
 
-def _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, progress)->FitResult:
+def _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, progress, init=None)->FitResult:
     "The loop of `fit_diffusion` (see there)."
-    acc, unet, opt, sched, ema, n_batches, total = _setup(cfg, data, seed, device)
+    acc, unet, opt, sched, ema, n_batches, total = _setup(cfg, data, seed, device, init)
     sch, accum = make_scheduler(cfg), cfg["grad_accum"]
     state = (_load_checkpoint(acc, ckpt_dir, identity, unet, sched, ema) if ckpt_dir else None) or dict(step=0, history=[], grids={})
     ema.to(acc.device)
@@ -340,6 +343,7 @@ def fit_diffusion(cfg:dict, # a diffusion configuration (`diffusion_config`)
                   identity:dict|None=None, # what a checkpoint must match to be resumed (default: cfg, seed and the data's hash)
                   stop_after:int|None=None, # stop (with a checkpoint) after this many updates: an interruption, for tests
                   progress:bool=False, # show a progress bar
+                  init=None, # a `Diffusion` of the same architecture whose weights the run starts from (fine-tuning); None: fresh weights from `seed`
                  )->FitResult:
     "Train the denoiser of `cfg` on `data` (predicting ε or v), resuming from `ckpt_dir` if it holds a checkpoint of this run."
     device = pick_device(device); _check_data(cfg, data)
@@ -347,8 +351,9 @@ def fit_diffusion(cfg:dict, # a diffusion configuration (`diffusion_config`)
         identity = dict(cfg, seed=seed, rows=array_key(data.rows), labels=array_key(np.asarray(data.labels)),
                         images=array_key(np.asarray(data.images[data.rows])))
         if data.cond is not None: identity["cond"] = array_key(np.asarray(data.cond[data.rows]))
+        if init is not None: identity["init"] = array_key(np.concatenate([p.detach().cpu().float().numpy().ravel() for p in trainable(init).parameters()]))
     grid_every = cfg["grid_every"] or cfg["checkpoint_every"]
-    run = lambda: _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, progress)
+    run = lambda: _fit(cfg, data, seed, device, ckpt_dir, identity, stop_after, grid_every, progress, init)
     if device != "cpu": return run()
     with fixed_threads(cfg["cpu_threads"]): return run()
 

@@ -329,9 +329,10 @@ def train_upsampler(source, # a data source
                     seed:int=0, # seeds weights, order and noise
                     *, inputs:str="bicubic", # "bicubic": clean downsampled inputs; "decoded": inputs passed through `tae` first (Cheff)
                     tae:TrainedAutoencoder|None=None, # the autoencoder, for inputs="decoded"
+                    init:Diffusion|None=None, # an upsampler to fine-tune (Cheff: the one trained on bicubic inputs); None: fresh weights
                     store:ArtifactStore|None=None, device:str|None=None, # the store; where it trains (None: `pick_device`)
                     **overrides)->Diffusion:
-    "The SR3-style upsampler of this configuration from the store, trained on the first training images at twice the pixel size first if missing."
+    "The SR3-style upsampler of this configuration from the store, trained (or fine-tuned from `init`) on the first training images at twice the pixel size first if missing."
     if inputs not in ("bicubic", "decoded"): raise ValueError(f"inputs={inputs!r} is not valid; use 'bicubic' or 'decoded'")
     if (inputs == "decoded") != (tae is not None): raise ValueError("inputs='decoded' needs the autoencoder (tae=) and inputs='bicubic' takes none")
     store, cfg, device = store or ArtifactStore(), sr_config(profile, **overrides), pick_device(device)
@@ -342,7 +343,8 @@ def train_upsampler(source, # a data source
         low = decode(tae, encode(tae, low))
     key = dict(kind="upsampler", version=1, source=source.name, fingerprint=source.fingerprint(), seed=seed, config=cfg, inputs=inputs,
                autoencoder=None if tae is None else tae.key, images=array_key(high))
-    build = lambda _, folder: save_diffusion(fit_diffusion(cfg, sr_training_data(high, low), seed, device=device), folder, key)
+    if init is not None: key["init"] = array_key(np.concatenate([p.detach().cpu().float().numpy().ravel() for p in init.unet.parameters()]))
+    build = lambda _, folder: save_diffusion(fit_diffusion(cfg, sr_training_data(high, low), seed, device=device, init=init), folder, key)
     return load_diffusion(store.get_or_build("diffusion", key, build), key, device=device).model
 
 # %% ../nbs/14_latent.ipynb #9fd58ab5
