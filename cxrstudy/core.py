@@ -78,10 +78,12 @@ PROFILES["cpu"] = dict(
     # UNet time) would cost that much again, so the chapter trains its own pixel model of that configuration for pixel_epochs epochs (None: the
     # diffusion chapter's model itself); compute_epochs = pixel_epochs times the pixel model's seconds per update over the latent model's
     # (12.4 on one thread at load 1: bench/results/latent_speed.md). The run at the diffusion chapter's budget: bench/results/latent_cpu_diffusion_budget/
-    latent=dict(ae=dict(factor=4, block_out_channels=(16, 32, 32), layers_per_block=1, latent_channels=3, norm_num_groups=16, epochs=4, batch_size=16, lr=1e-3, kl_weight=1e-6, ssim_weight=0.5, n_train=800),
+    # The rest sized from a 17-minute run of this section (pixel model 210 s, autoencoder 121 s, latent models 263 s, upsamplers 67 s, upsampling 55 s,
+    # sampling and scores 177 s, Table 14 row 18 s, augmentation arms 70 s): a 3-epoch autoencoder, 48 samples, 16 fidelity pairs, one augmentation arm
+    latent=dict(ae=dict(factor=4, block_out_channels=(16, 32, 32), layers_per_block=1, latent_channels=3, norm_num_groups=16, epochs=3, batch_size=16, lr=1e-3, kl_weight=1e-6, ssim_weight=0.5, n_train=800),
                 unet=dict(block_out_channels=(32, 64, 64, 128), layers_per_block=1, norm_num_groups=32), pixel_epochs=2, compute_epochs=25,
                 sr=dict(block_out_channels=(16, 32, 32, 64, 64), layers_per_block=1, norm_num_groups=16, epochs=1, batch_size=8, n_train=200, lr=1e-3),
-                steps=25, sr_steps=10, guidance=2.0, n_eval=32, n_samples=64, n_fidelity=20, feature_width=16, kid_subsets=100, n_boot=500, n_fig=4, aug_strategies=("unbalanced", "balanced")),
+                steps=25, sr_steps=10, guidance=2.0, n_eval=24, n_samples=48, n_fidelity=16, feature_width=16, kid_subsets=100, n_boot=500, n_fig=4, aug_strategies=("unbalanced",)),
     # inpainting: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
     # counterfactuals: sized for the chapter within 15 minutes at cpu (the chapter prints its own timings)
     # four resolutions so that self-attention sits at 16 x 16 (at 32 x 32 with three, an update took 7 s on this loaded machine)
