@@ -71,6 +71,7 @@ def separation_auc(p_neg, # scores of the negative-conditioned images
     if len(pn) == 0 or len(pp) == 0: return float("nan"), f"AUC undefined: {len(pp)} positive and {len(pn)} negative images"
     return float(roc_auc_score(np.r_[np.zeros(len(pn)), np.ones(len(pp))], np.r_[pn, pp])), ""
 
+# %% ../nbs/07_diffusion.ipynb #4790c7b2
 def pixel_diversity(images)->float:
     "Mean pairwise L2 distance of uint8 images (N, H, W), pixels in [0, 1], divided by sqrt(H*W) (an RMS pixel difference); NaN for N < 2."
     a = np.asarray(images)
@@ -79,6 +80,7 @@ def pixel_diversity(images)->float:
     d = torch.cdist(x, x)[tuple(torch.triu_indices(len(a), len(a), 1))]
     return float(d.mean() / math.sqrt(x.shape[1]))
 
+# %% ../nbs/07_diffusion.ipynb #d903e0de
 def choose_guidance(table:pd.DataFrame, # rows with columns guidance and auc
                     tol:float=0.01)->float:
     "The smallest guidance weight whose AUC is within `tol` of the best; the smallest weight when every AUC is NaN."

@@ -366,11 +366,13 @@ class TrainedDiffusion(NamedTuple):
     path: Path
     loaded: bool
 
+# %% ../nbs/06c_diffusion_training.ipynb #60a76e22
 def model_key(source, finding:str, cfg:dict, seed:int, device:str)->dict:
     "The store key of a model: version, data source and fingerprint, finding, seed and the full configuration (precision resolved)."
     full = dict(cfg, mixed_precision=training_precision(device, cfg["mixed_precision"]).mixed_precision)
     return dict(version=DIFFUSION_VERSION, source=source.name, fingerprint=source.fingerprint(), finding=finding, seed=seed, config=full)
 
+# %% ../nbs/06c_diffusion_training.ipynb #79a152b2
 def save_diffusion(result:FitResult, folder:Path|str, key:dict)->Path:
     "Write a trained model to `folder`: unet/ (EMA) and unet_raw/ (raw weights, to fine-tune) and scheduler/ (save_pretrained), encoder/ and encoder_raw/ for a diffusion autoencoder, key.json, history.csv, grids.npz."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -384,6 +386,7 @@ def save_diffusion(result:FitResult, folder:Path|str, key:dict)->Path:
     np.savez(folder/"grids.npz", **{str(k): v for k, v in result.grids.items()})
     return folder
 
+# %% ../nbs/06c_diffusion_training.ipynb #648a9097
 def _read_unet(folder:Path, sub:str, device)->UNet2DModel:
     "The UNet in folder/sub, on `device`, or a clear error for an unreadable or non-finite one."
     try: unet = UNet2DModel.from_pretrained(folder/sub).eval()
